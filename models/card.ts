@@ -1,0 +1,77 @@
+import { z } from 'zod';
+
+/**
+ * The model card: everything a sampler needs to use an exported score network correctly. It lives
+ * in the ONNX file's metadata (key `score_sde_card`, a JSON string) or in `<model>.card.json`
+ * beside it. A config that points at a model needs nothing else, and a config that contradicts
+ * the card is an error rather than a silent wrong sample.
+ */
+
+export const TIME_CONVENTIONS = ['t', 't999', 'sigma', 'timestep', 'edm_c_noise'] as const;
+/**
+ * How the network's time input is computed from continuous t:
+ *   t            continuous t
+ *   t999         999·t (score_sde's VP models)
+ *   sigma        the kernel std σ(t) (score_sde's VE models)
+ *   timestep     round(t/T·(timesteps − 1)), an integer DDPM index
+ *   edm_c_noise  ¼ ln σ_edm with σ_edm = std(t)/meanCoef(t) (EDM's c_noise; = ¼ ln σ(t) for VE)
+ */
+export type TimeConvention = (typeof TIME_CONVENTIONS)[number];
+
+export const sdeCardSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('ve'),
+    sigmaMin: z.number().positive().default(0.01),
+    sigmaMax: z.number().positive().default(50),
+    T: z.number().positive().default(1),
+  }).strict(),
+  z.object({
+    kind: z.literal('vp'),
+    schedule: z.enum(['linear', 'cosine']).default('linear'),
+    betaMin: z.number().positive().default(0.1),
+    betaMax: z.number().positive().default(20),
+    T: z.number().positive().default(1),
+  }).strict(),
+  z.object({
+    kind: z.literal('subvp'),
+    schedule: z.enum(['linear', 'cosine']).default('linear'),
+    betaMin: z.number().positive().default(0.1),
+    betaMax: z.number().positive().default(20),
+    T: z.number().positive().default(1),
+  }).strict(),
+]);
+
+export const modelCardSchema = z.object({
+  format: z.literal('score-sde-card/1'),
+  name: z.string(),
+  description: z.string().optional(),
+  /** The SDE (and kernel schedule) the network was trained under. */
+  sde: sdeCardSchema,
+  /** What the network outputs: the score, the noise ε, or the clean data x0. */
+  parameterization: z.enum(['score', 'eps', 'x0']),
+  timeInput: z.enum(TIME_CONVENTIONS),
+  /** For timeInput 'timestep': the number of discrete timesteps. */
+  timesteps: z.number().int().positive().optional(),
+  /** Shape of one sample, without the batch axis, e.g. [2] or [1, 28, 28]. */
+  sampleShape: z.array(z.number().int().positive()).min(1),
+  /** The range the data was scaled to for training, e.g. [-1, 1]; samples come out in it. */
+  dataRange: z.tuple([z.number(), z.number()]).optional(),
+  /** Names of the graph's inputs and output; discovered from the model when absent. */
+  inputs: z.object({ x: z.string(), t: z.string() }).strict().optional(),
+  output: z.string().optional(),
+  /** Where the training data came from, and reference data for metrics, relative to the card. */
+  data: z.object({
+    name: z.string(),
+    reference: z.string().optional(),
+    mixture: z.object({
+      means: z.array(z.array(z.number())),
+      stds: z.union([z.array(z.number()), z.array(z.array(z.number()))]).optional(),
+      weights: z.array(z.number()).optional(),
+    }).optional(),
+  }).optional(),
+  /** Free-form training record: script, epochs, loss, time, parameter count. */
+  training: z.record(z.string(), z.unknown()).optional(),
+}).strict();
+
+export type ModelCard = z.infer<typeof modelCardSchema>;
+export type SdeCard = z.infer<typeof sdeCardSchema>;

@@ -1,0 +1,151 @@
+import { SDE } from '../sdes/sde';
+import { ParameterError } from '../sdes/errors';
+import { NoiseSource, Stream } from '../solvers/noise';
+import { ScoreModel } from './score';
+
+/** A Gaussian mixture with diagonal covariances: Σ_k w_k N(μ_k, diag(σ_k²)). */
+export interface GaussianMixtureSpec {
+  /** K component means, each of length D. */
+  means: number[][];
+  /** Per-component isotropic std (length K), or per-component diagonal std (K × D). Default 1. */
+  stds?: number[] | number[][];
+  /** Mixture weights (length K), normalized here. Default uniform. */
+  weights?: number[];
+}
+
+/** The validated mixture, stds expanded to K × D and weights normalized. */
+export class GaussianMixture {
+  readonly K: number;
+  readonly D: number;
+  readonly means: Float64Array;
+  readonly stds: Float64Array;
+  readonly weights: Float64Array;
+
+  constructor(spec: GaussianMixtureSpec) {
+    const K = spec.means?.length ?? 0;
+    if (K === 0) throw new ParameterError('mixture.means must list at least one component mean');
+    const D = spec.means[0].length;
+    if (D === 0) throw new ParameterError('mixture.means[0] must have at least one coordinate');
+    this.K = K;
+    this.D = D;
+    this.means = new Float64Array(K * D);
+    this.stds = new Float64Array(K * D);
+    this.weights = new Float64Array(K);
+    spec.means.forEach((m, k) => {
+      if (m.length !== D) {
+        throw new ParameterError(`mixture.means[${k}] has ${m.length} coordinates, expected ${D} like means[0]`);
+      }
+      this.means.set(m, k * D);
+    });
+    const stds = spec.stds ?? new Array(K).fill(1);
+    if (stds.length !== K) throw new ParameterError(`mixture.stds has ${stds.length} entries, expected ${K} (one per component)`);
+    stds.forEach((s, k) => {
+      const row = Array.isArray(s) ? s : new Array(D).fill(s);
+      if (row.length !== D) throw new ParameterError(`mixture.stds[${k}] has ${row.length} entries, expected ${D}`);
+      row.forEach((v, d) => {
+        if (!(v > 0 && Number.isFinite(v))) throw new ParameterError(`mixture.stds[${k}] must be > 0, got ${v}`);
+        this.stds[k * D + d] = v;
+      });
+    });
+    const w = spec.weights ?? new Array(K).fill(1);
+    if (w.length !== K) throw new ParameterError(`mixture.weights has ${w.length} entries, expected ${K}`);
+    const total = w.reduce((a, b) => a + b, 0);
+    w.forEach((v, k) => {
+      if (!(v >= 0 && Number.isFinite(v))) throw new ParameterError(`mixture.weights[${k}] must be >= 0, got ${v}`);
+      this.weights[k] = v / total;
+    });
+    if (!(total > 0)) throw new ParameterError('mixture.weights must not all be zero');
+  }
+
+  /** Exact samples: component from a uniform draw, then μ_k + σ_k ⊙ z. Seeded, batch-invariant. */
+  sample(n: number, seed: number): Float64Array {
+    const noise = new NoiseSource(seed);
+    const u = new Float64Array(n);
+    noise.uniform(u, 0, Stream.data);
+    const x = new Float64Array(n * this.D);
+    noise.normal(x, this.D, 0, Stream.data);
+    for (let i = 0; i < n; i++) {
+      const k = this.componentAt(u[i]);
+      for (let d = 0; d < this.D; d++) {
+        const j = i * this.D + d;
+        x[j] = this.means[k * this.D + d] + this.stds[k * this.D + d] * x[j];
+      }
+    }
+    return x;
+  }
+
+  /** Index of the component whose cumulative weight interval holds u. */
+  componentAt(u: number): number {
+    let acc = 0;
+    for (let k = 0; k < this.K; k++) {
+      acc += this.weights[k];
+      if (u < acc) return k;
+    }
+    return this.K - 1;
+  }
+}
+
+/**
+ * The exact score of Gaussian-mixture data under an SDE's kernel. The kernel maps
+ * N(μ_k, diag σ_k²) to N(α μ_k, diag(α² σ_k² + s²)) with α = meanCoef(t), s = std(t), so p_t is
+ * again a mixture and ∇ log p_t = Σ_k r_k(x) · (α μ_k − x) / (α² σ_k² + s²), with responsibilities
+ * r_k from a log-sum-exp. A single component is Gaussian data.
+ */
+export class GaussianMixtureScore implements ScoreModel {
+  readonly mixture: GaussianMixture;
+  readonly sampleShape: readonly number[];
+  private readonly logR: Float64Array;
+
+  constructor(
+    readonly sde: SDE,
+    spec: GaussianMixtureSpec | GaussianMixture,
+  ) {
+    this.mixture = spec instanceof GaussianMixture ? spec : new GaussianMixture(spec);
+    this.sampleShape = [this.mixture.D];
+    this.logR = new Float64Array(this.mixture.K);
+  }
+
+  async score(x: Float64Array, t: Float64Array, out: Float64Array): Promise<void> {
+    this.scoreSync(x, t, out);
+  }
+
+  scoreSync(x: Float64Array, t: Float64Array, out: Float64Array): void {
+    const { K, D, means, stds, weights } = this.mixture;
+    const n = t.length;
+    if (x.length !== n * D) {
+      throw new ParameterError(`mixture score: x has ${x.length} values, expected ${n} samples × ${D}`);
+    }
+    const logR = this.logR;
+    for (let i = 0; i < n; i++) {
+      const a = this.sde.meanCoef(t[i]);
+      const s2 = this.sde.std(t[i]) ** 2;
+      const row = i * D;
+      let maxLog = -Infinity;
+      for (let k = 0; k < K; k++) {
+        let lp = Math.log(weights[k]);
+        for (let d = 0; d < D; d++) {
+          const sd = stds[k * D + d];
+          const v = a * a * sd * sd + s2;
+          const r = x[row + d] - a * means[k * D + d];
+          lp -= 0.5 * (Math.log(v) + (r * r) / v);
+        }
+        logR[k] = lp;
+        if (lp > maxLog) maxLog = lp;
+      }
+      let z = 0;
+      for (let k = 0; k < K; k++) {
+        logR[k] = Math.exp(logR[k] - maxLog);
+        z += logR[k];
+      }
+      for (let d = 0; d < D; d++) out[row + d] = 0;
+      for (let k = 0; k < K; k++) {
+        const r = logR[k] / z;
+        for (let d = 0; d < D; d++) {
+          const sd = stds[k * D + d];
+          const v = a * a * sd * sd + s2;
+          out[row + d] += (r * (a * means[k * D + d] - x[row + d])) / v;
+        }
+      }
+    }
+  }
+}

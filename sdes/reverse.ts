@@ -1,0 +1,67 @@
+import { AffineStep, SDE } from './sde';
+import type { ScoreModel } from '../models/score';
+
+/**
+ * The reverse-time process of any SDE given a score model, written once here instead of per SDE:
+ *   λ = 1: the reverse-time SDE  dx = [f − g² s] dt + g dw̄   (Anderson 1982)
+ *   λ = ½: the probability-flow ODE dx = [f − ½ g² s] dt      (same marginals, deterministic)
+ * Time runs backwards: solvers step with dt < 0.
+ */
+export interface ReverseProcess {
+  readonly sde: SDE;
+  readonly probabilityFlow: boolean;
+  /**
+   * Drift for n samples (x has n·dim entries) at per-sample times t (length n), written into out.
+   * Costs one score evaluation.
+   */
+  drift(x: Float64Array, t: Float64Array, out: Float64Array): Promise<void>;
+  /** Diffusion coefficient of the reverse process: g(t), or 0 for the probability-flow ODE. */
+  diffusion(t: number): number;
+}
+
+class LinearDriftReverse implements ReverseProcess {
+  private readonly lambda: number;
+
+  constructor(
+    readonly sde: SDE,
+    private readonly model: ScoreModel,
+    readonly probabilityFlow: boolean,
+  ) {
+    this.lambda = probabilityFlow ? 0.5 : 1;
+  }
+
+  async drift(x: Float64Array, t: Float64Array, out: Float64Array): Promise<void> {
+    await this.model.score(x, t, out);
+    const n = t.length;
+    const dim = x.length / n;
+    for (let i = 0; i < n; i++) {
+      const a = this.sde.driftCoef(t[i]);
+      const g = this.sde.diffusion(t[i]);
+      const c = -this.lambda * g * g;
+      for (let j = i * dim, end = j + dim; j < end; j++) out[j] = a * x[j] + c * out[j];
+    }
+  }
+
+  diffusion(t: number): number {
+    return this.probabilityFlow ? 0 : this.sde.diffusion(t);
+  }
+}
+
+export function reverseSDE(sde: SDE, model: ScoreModel): ReverseProcess {
+  return new LinearDriftReverse(sde, model, false);
+}
+
+export function probabilityFlowODE(sde: SDE, model: ScoreModel): ReverseProcess {
+  return new LinearDriftReverse(sde, model, true);
+}
+
+/**
+ * The reverse-diffusion step from t down to tNext, derived from the SDE's own discretization
+ * (x_t = x_next + f_i + G_i z): x_next = x − f_i + G_i² s + G_i z, or with probabilityFlow the
+ * noise-free x − f_i + ½G_i² s. Returned as x_next = A·x + B·s + C·z.
+ */
+export function reverseDiffusionStep(sde: SDE, t: number, tNext: number, probabilityFlow = false): AffineStep {
+  const { fCoef, G } = sde.discretize(t, tNext);
+  const g2 = G * G;
+  return probabilityFlow ? { A: 1 - fCoef, B: 0.5 * g2, C: 0 } : { A: 1 - fCoef, B: g2, C: G };
+}

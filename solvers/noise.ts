@@ -1,0 +1,115 @@
+/**
+ * Counter-based Gaussian noise (Philox4x32-10, Salmon et al. 2011): the draw for sample i at
+ * step k is a pure function of (seed, i, k, stream), so sample i sees the same Brownian path
+ * whatever the batch size, chunking or order of evaluation. This is what makes results
+ * batch-invariant and lets a sweep give every cell the same noise (common random numbers).
+ */
+
+const M0 = 0xd2511f53;
+const M1 = 0xcd9e8d57;
+const W0 = 0x9e3779b9;
+const W1 = 0xbb67ae85;
+
+/** High 32 bits of a 32×32-bit product, exact in doubles by splitting b in 16-bit halves. */
+function mulhi(a: number, b: number): number {
+  const p1 = a * (b & 0xffff);
+  const p2 = a * (b >>> 16);
+  return Math.floor((p2 + Math.floor(p1 / 65536)) / 65536) >>> 0;
+}
+
+/** Philox4x32-10 on counter (c0..c3) with key (k0, k1); writes four uint32 into out. */
+export function philox4x32(c0: number, c1: number, c2: number, c3: number, k0: number, k1: number, out: Uint32Array): void {
+  for (let r = 0; r < 10; r++) {
+    const hi0 = mulhi(M0, c0);
+    const lo0 = Math.imul(M0, c0) >>> 0;
+    const hi1 = mulhi(M1, c2);
+    const lo1 = Math.imul(M1, c2) >>> 0;
+    const n0 = (hi1 ^ c1 ^ k0) >>> 0;
+    const n2 = (hi0 ^ c3 ^ k1) >>> 0;
+    c0 = n0;
+    c1 = lo1;
+    c2 = n2;
+    c3 = lo0;
+    k0 = (k0 + W0) >>> 0;
+    k1 = (k1 + W1) >>> 0;
+  }
+  out[0] = c0;
+  out[1] = c1;
+  out[2] = c2;
+  out[3] = c3;
+}
+
+const TWO_PI = 2 * Math.PI;
+const INV_2_32 = 1 / 4294967296;
+
+/** Named streams, so that draws for different purposes never share counters. */
+export const Stream = {
+  prior: 0,
+  predictor: 1,
+  corrector: 2,
+  data: 3,
+  kernel: 4,
+} as const;
+
+/**
+ * A seeded source of standard normal noise, addressed by (global sample index, step, stream).
+ * `offset` is the global index of row 0 of the buffers passed in, so a chunk of a larger run
+ * draws the same numbers as the whole run would.
+ */
+export class NoiseSource {
+  private readonly k0: number;
+  private readonly k1: number;
+  private readonly block = new Uint32Array(4);
+
+  constructor(
+    readonly seed: number,
+    readonly offset = 0,
+  ) {
+    if (!Number.isSafeInteger(seed) || seed < 0) {
+      throw new RangeError(`seed must be a non-negative safe integer, got ${seed}`);
+    }
+    this.k0 = seed >>> 0;
+    this.k1 = Math.floor(seed / 4294967296) >>> 0;
+  }
+
+  /** The same source for rows starting at global index offset + delta. */
+  shifted(delta: number): NoiseSource {
+    return new NoiseSource(this.seed, this.offset + delta);
+  }
+
+  /**
+   * Fills out (n rows of dim) with N(0, 1) draws for rows `first..first+n-1` (local indices),
+   * at the given step and stream. Box–Muller on Philox output: 4 normals per block.
+   */
+  normal(out: Float64Array, dim: number, step: number, stream: number, first = 0): void {
+    const n = out.length / dim;
+    const b = this.block;
+    for (let r = 0; r < n; r++) {
+      const sample = this.offset + first + r;
+      const base = r * dim;
+      for (let j = 0; j < dim; j += 4) {
+        philox4x32(j >>> 2, sample >>> 0, step >>> 0, ((stream & 0xffff) | ((Math.floor(sample / 4294967296) & 0xffff) << 16)) >>> 0, this.k0, this.k1, b);
+        const u1 = (b[0] + 0.5) * INV_2_32;
+        const u2 = (b[1] + 0.5) * INV_2_32;
+        const u3 = (b[2] + 0.5) * INV_2_32;
+        const u4 = (b[3] + 0.5) * INV_2_32;
+        const r1 = Math.sqrt(-2 * Math.log(u1));
+        const r2 = Math.sqrt(-2 * Math.log(u3));
+        const left = dim - j;
+        out[base + j] = r1 * Math.cos(TWO_PI * u2);
+        if (left > 1) out[base + j + 1] = r1 * Math.sin(TWO_PI * u2);
+        if (left > 2) out[base + j + 2] = r2 * Math.cos(TWO_PI * u4);
+        if (left > 3) out[base + j + 3] = r2 * Math.sin(TWO_PI * u4);
+      }
+    }
+  }
+
+  /** Uniform [0, 1) draws, one per row, for categorical choices (mixture components). */
+  uniform(out: Float64Array, step: number, stream: number): void {
+    const b = this.block;
+    for (let r = 0; r < out.length; r++) {
+      philox4x32(0x7fffffff, (this.offset + r) >>> 0, step >>> 0, (stream | 0x8000) >>> 0, this.k0, this.k1, b);
+      out[r] = b[0] * INV_2_32;
+    }
+  }
+}
