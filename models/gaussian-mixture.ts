@@ -3,6 +3,11 @@ import { ParameterError } from '../sdes/errors';
 import { NoiseSource, Stream } from '../solvers/noise';
 import { ScoreModel } from './score';
 
+// Module-level aliases: inside vm contexts (jest) every global lookup is ~50x slower.
+const { exp, log } = Math;
+const NEG_INFINITY = -Infinity;
+
+
 /** A Gaussian mixture with diagonal covariances: Σ_k w_k N(μ_k, diag(σ_k²)). */
 export interface GaussianMixtureSpec {
   /** K component means, each of length D. */
@@ -120,21 +125,21 @@ export class GaussianMixtureScore implements ScoreModel {
       const a = this.sde.meanCoef(t[i]);
       const s2 = this.sde.std(t[i]) ** 2;
       const row = i * D;
-      let maxLog = -Infinity;
+      let maxLog = NEG_INFINITY;
       for (let k = 0; k < K; k++) {
-        let lp = Math.log(weights[k]);
+        let lp = log(weights[k]);
         for (let d = 0; d < D; d++) {
           const sd = stds[k * D + d];
           const v = a * a * sd * sd + s2;
           const r = x[row + d] - a * means[k * D + d];
-          lp -= 0.5 * (Math.log(v) + (r * r) / v);
+          lp -= 0.5 * (log(v) + (r * r) / v);
         }
         logR[k] = lp;
         if (lp > maxLog) maxLog = lp;
       }
       let z = 0;
       for (let k = 0; k < K; k++) {
-        logR[k] = Math.exp(logR[k] - maxLog);
+        logR[k] = exp(logR[k] - maxLog);
         z += logR[k];
       }
       for (let d = 0; d < D; d++) out[row + d] = 0;

@@ -1,5 +1,9 @@
 import { ParameterError, requirePositive } from './errors';
 
+// Module-level aliases: inside vm contexts (jest) every global lookup is ~50x slower.
+const { acos, cos, log, sqrt, tan, PI } = Math;
+
+
 /**
  * A noise schedule of the VP family: β(t) and m(t) = −½∫₀ᵗ β(s) ds, the log of the kernel mean
  * coefficient, so ᾱ(t) = e^{2m(t)}. Both exact; the kernels are built from m(t).
@@ -54,22 +58,22 @@ export class CosineBetaSchedule implements BetaSchedule {
       throw new ParameterError(`alphaBarMin must be in (0, 1), got ${alphaBarMin}`);
     }
     const phi0 = this.phi(0);
-    this.logCos0 = Math.log(Math.cos(phi0));
-    const phiEnd = Math.acos(Math.sqrt(alphaBarMin) * Math.cos(phi0));
-    this.uEnd = (phiEnd * 2 * (1 + s)) / Math.PI - s;
+    this.logCos0 = log(cos(phi0));
+    const phiEnd = acos(sqrt(alphaBarMin) * cos(phi0));
+    this.uEnd = (phiEnd * 2 * (1 + s)) / PI - s;
   }
 
   private phi(u: number): number {
-    return ((Math.PI / 2) * (u + this.s)) / (1 + this.s);
+    return ((PI / 2) * (u + this.s)) / (1 + this.s);
   }
 
   beta(t: number): number {
     const u = (t / this.T) * this.uEnd;
-    return ((this.uEnd / this.T) * Math.PI * Math.tan(this.phi(u))) / (1 + this.s);
+    return ((this.uEnd / this.T) * PI * tan(this.phi(u))) / (1 + this.s);
   }
 
   logMeanCoef(t: number): number {
     const u = (t / this.T) * this.uEnd;
-    return Math.log(Math.cos(this.phi(u))) - this.logCos0;
+    return log(cos(this.phi(u))) - this.logCos0;
   }
 }

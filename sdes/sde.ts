@@ -1,3 +1,6 @@
+// Module-level aliases: inside vm contexts (jest) every global lookup is ~50x slower.
+const { log, sqrt, PI } = Math;
+
 /**
  * A forward SDE dx = f(x, t) dt + g(t) dw on t ∈ [0, T] with an exact Gaussian perturbation kernel
  * p_0t(x_t | x_0) = N(meanCoef(t)·x_0, std(t)² I).
@@ -64,7 +67,7 @@ export interface AffineStep {
 export function priorLogProb(sde: SDE, x: Float64Array, dim: number): Float64Array {
   const n = x.length / dim;
   const s2 = sde.priorStd * sde.priorStd;
-  const norm = -0.5 * dim * Math.log(2 * Math.PI * s2);
+  const norm = -0.5 * dim * log(2 * PI * s2);
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     let sq = 0;
@@ -77,5 +80,5 @@ export function priorLogProb(sde: SDE, x: Float64Array, dim: number): Float64Arr
 /** Euler–Maruyama discretization of the forward SDE: the default where an SDE has no better one. */
 export function eulerDiscretization(sde: SDE, t: number, tNext: number): { fCoef: number; G: number } {
   const dt = t - tNext;
-  return { fCoef: sde.driftCoef(t) * dt, G: sde.diffusion(t) * Math.sqrt(dt) };
+  return { fCoef: sde.driftCoef(t) * dt, G: sde.diffusion(t) * sqrt(dt) };
 }

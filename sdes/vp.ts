@@ -2,6 +2,10 @@ import { AffineStep, SDE, eulerDiscretization } from './sde';
 import { BetaSchedule, CosineBetaSchedule, LinearBetaSchedule } from './schedules';
 import { ParameterError, requireInteger, requirePositive } from './errors';
 
+// Module-level aliases: inside vm contexts (jest) every global lookup is ~50x slower.
+const { exp, expm1, sqrt } = Math;
+
+
 export interface VpOptions {
   schedule?: 'linear' | 'cosine';
   betaMin?: number;
@@ -47,14 +51,14 @@ abstract class VpFamilySDE implements SDE {
   }
 
   meanCoef(t: number): number {
-    return Math.exp(this.betaSchedule.logMeanCoef(t));
+    return exp(this.betaSchedule.logMeanCoef(t));
   }
 
   /** 1 − ᾱ(t)/ᾱ(tNext): the DDPM β_i of a step from t down to tNext. */
   protected stepBeta(t: number, tNext: number): number {
     const m = this.betaSchedule.logMeanCoef(t);
     const mNext = tNext > 0 ? this.betaSchedule.logMeanCoef(tNext) : 0;
-    return -Math.expm1(2 * (m - mNext));
+    return -expm1(2 * (m - mNext));
   }
 
   langevinAlpha(t: number, tNext: number): number {
@@ -78,24 +82,24 @@ export class VPSDE extends VpFamilySDE {
   }
 
   diffusion(t: number): number {
-    return Math.sqrt(this.betaSchedule.beta(t));
+    return sqrt(this.betaSchedule.beta(t));
   }
 
   std(t: number): number {
-    return Math.sqrt(-Math.expm1(2 * this.betaSchedule.logMeanCoef(t)));
+    return sqrt(-expm1(2 * this.betaSchedule.logMeanCoef(t)));
   }
 
   /** DDPM: x_i = √(1 − β_i) x_{i-1} + √β_i z. */
   discretize(t: number, tNext: number): { fCoef: number; G: number } {
     const b = this.stepBeta(t, tNext);
-    return { fCoef: Math.sqrt(1 - b) - 1, G: Math.sqrt(b) };
+    return { fCoef: sqrt(1 - b) - 1, G: sqrt(b) };
   }
 
   /** DDPM ancestral step: x_next = (x + β_i s)/√(1 − β_i) + √β_i z. */
   ancestral(t: number, tNext: number): AffineStep {
     const b = this.stepBeta(t, tNext);
-    const r = 1 / Math.sqrt(1 - b);
-    return { A: r, B: b * r, C: Math.sqrt(b) };
+    const r = 1 / sqrt(1 - b);
+    return { A: r, B: b * r, C: sqrt(b) };
   }
 }
 
@@ -111,11 +115,11 @@ export class SubVPSDE extends VpFamilySDE {
   }
 
   diffusion(t: number): number {
-    return Math.sqrt(this.betaSchedule.beta(t) * -Math.expm1(4 * this.betaSchedule.logMeanCoef(t)));
+    return sqrt(this.betaSchedule.beta(t) * -expm1(4 * this.betaSchedule.logMeanCoef(t)));
   }
 
   std(t: number): number {
-    return -Math.expm1(2 * this.betaSchedule.logMeanCoef(t));
+    return -expm1(2 * this.betaSchedule.logMeanCoef(t));
   }
 
   /** Sub-VP has no discrete-time counterpart: Euler–Maruyama, as in the reference. */

@@ -1,3 +1,6 @@
+// Module-level aliases: inside vm contexts (jest) every global lookup is ~50x slower.
+const { cos, floor, imul, log, sin, sqrt, PI } = Math;
+
 /**
  * Counter-based Gaussian noise (Philox4x32-10, Salmon et al. 2011): the draw for sample i at
  * step k is a pure function of (seed, i, k, stream), so sample i sees the same Brownian path
@@ -14,16 +17,16 @@ const W1 = 0xbb67ae85;
 function mulhi(a: number, b: number): number {
   const p1 = a * (b & 0xffff);
   const p2 = a * (b >>> 16);
-  return Math.floor((p2 + Math.floor(p1 / 65536)) / 65536) >>> 0;
+  return floor((p2 + floor(p1 / 65536)) / 65536) >>> 0;
 }
 
 /** Philox4x32-10 on counter (c0..c3) with key (k0, k1); writes four uint32 into out. */
 export function philox4x32(c0: number, c1: number, c2: number, c3: number, k0: number, k1: number, out: Uint32Array): void {
   for (let r = 0; r < 10; r++) {
     const hi0 = mulhi(M0, c0);
-    const lo0 = Math.imul(M0, c0) >>> 0;
+    const lo0 = imul(M0, c0) >>> 0;
     const hi1 = mulhi(M1, c2);
-    const lo1 = Math.imul(M1, c2) >>> 0;
+    const lo1 = imul(M1, c2) >>> 0;
     const n0 = (hi1 ^ c1 ^ k0) >>> 0;
     const n2 = (hi0 ^ c3 ^ k1) >>> 0;
     c0 = n0;
@@ -39,7 +42,7 @@ export function philox4x32(c0: number, c1: number, c2: number, c3: number, k0: n
   out[3] = c3;
 }
 
-const TWO_PI = 2 * Math.PI;
+const TWO_PI = 2 * PI;
 const INV_2_32 = 1 / 4294967296;
 
 /** Named streams, so that draws for different purposes never share counters. */
@@ -69,7 +72,7 @@ export class NoiseSource {
       throw new RangeError(`seed must be a non-negative safe integer, got ${seed}`);
     }
     this.k0 = seed >>> 0;
-    this.k1 = Math.floor(seed / 4294967296) >>> 0;
+    this.k1 = floor(seed / 4294967296) >>> 0;
   }
 
   /** The same source for rows starting at global index offset + delta. */
@@ -88,18 +91,18 @@ export class NoiseSource {
       const sample = this.offset + first + r;
       const base = r * dim;
       for (let j = 0; j < dim; j += 4) {
-        philox4x32(j >>> 2, sample >>> 0, step >>> 0, ((stream & 0xffff) | ((Math.floor(sample / 4294967296) & 0xffff) << 16)) >>> 0, this.k0, this.k1, b);
+        philox4x32(j >>> 2, sample >>> 0, step >>> 0, ((stream & 0xffff) | ((floor(sample / 4294967296) & 0xffff) << 16)) >>> 0, this.k0, this.k1, b);
         const u1 = (b[0] + 0.5) * INV_2_32;
         const u2 = (b[1] + 0.5) * INV_2_32;
         const u3 = (b[2] + 0.5) * INV_2_32;
         const u4 = (b[3] + 0.5) * INV_2_32;
-        const r1 = Math.sqrt(-2 * Math.log(u1));
-        const r2 = Math.sqrt(-2 * Math.log(u3));
+        const r1 = sqrt(-2 * log(u1));
+        const r2 = sqrt(-2 * log(u3));
         const left = dim - j;
-        out[base + j] = r1 * Math.cos(TWO_PI * u2);
-        if (left > 1) out[base + j + 1] = r1 * Math.sin(TWO_PI * u2);
-        if (left > 2) out[base + j + 2] = r2 * Math.cos(TWO_PI * u4);
-        if (left > 3) out[base + j + 3] = r2 * Math.sin(TWO_PI * u4);
+        out[base + j] = r1 * cos(TWO_PI * u2);
+        if (left > 1) out[base + j + 1] = r1 * sin(TWO_PI * u2);
+        if (left > 2) out[base + j + 2] = r2 * cos(TWO_PI * u4);
+        if (left > 3) out[base + j + 3] = r2 * sin(TWO_PI * u4);
       }
     }
   }

@@ -1,0 +1,4 @@
+/** score-sde: sampling score-based diffusion models in TypeScript. */
+export * from './sdes';
+export * from './models';
+export * from './solvers';

@@ -1,0 +1,4 @@
+export * from './score';
+export * from './parameterization';
+export * from './gaussian-mixture';
+export * from './card';

@@ -1,0 +1,12 @@
+export * from './solver';
+export * from './grid';
+export * from './noise';
+export * from './registry';
+export * from './sample';
+export * from './predictors';
+export * from './correctors';
+export { eulerMaruyama } from './euler-maruyama';
+export { predictorCorrector } from './predictor-corrector';
+export { odeEuler } from './ode-euler';
+export { odeHeun } from './ode-heun';
+export { odeRk45 } from './ode-rk45';
