@@ -27,12 +27,14 @@ export interface SampleRequest {
 }
 
 export interface SampleProgress {
+  /** Share of the whole run done, in [0, 1]: finished chunks plus the time covered in this one. */
+  fraction: number;
+  /** Samples in finished chunks, of n. */
   samplesDone: number;
   n: number;
-  /** Steps finished in the current chunk, and the grid's step count. */
+  /** Steps taken in the current chunk. */
   step: number;
-  steps: number;
-  /** Network evaluations so far, per sample on average. */
+  /** Network evaluations so far, per sample of the whole run. */
   nfe: number;
 }
 
@@ -95,7 +97,11 @@ export async function sample(req: SampleRequest): Promise<SampleResult> {
         stepDone(step: number, t: number) {
           if (firstNonFinite(x) >= 0) throw new NonFiniteError(solver.name, step, t, 'x');
           current = step + 1;
-          req.onProgress?.({ samplesDone: start, n: req.n, step: step + 1, steps, nfe: counter.evaluations / req.n });
+          if (req.onProgress) {
+            const covered = (sde.T - t) / (sde.T - eps);
+            const fraction = (start + n * covered) / req.n;
+            req.onProgress({ fraction, samplesDone: start, n: req.n, step: step + 1, nfe: counter.evaluations / req.n });
+          }
         },
       },
       settings,

@@ -19,9 +19,9 @@ export interface SolverContext {
   /** Seeded, batch-invariant noise for these rows: draw with (step, stream). */
   readonly noise: NoiseSource;
   /**
-   * Call after each step with the step index and the time reached: checks x for non-finite
-   * values (throwing with solver, step and t) and reports progress. `total` overrides the grid's
-   * step count for adaptive solvers that don't know theirs in advance.
+   * Call after each step with the step index and the time every sample has reached: checks x
+   * for non-finite values (throwing with solver, step and t) and reports progress as the share
+   * of [eps, T] covered, which adaptive solvers know even when their step count is unknown.
    */
   stepDone(step: number, t: number): void;
 }
