@@ -1,0 +1,90 @@
+import { loadOnnxScoreModel, OnnxScoreModel } from '../models/onnx';
+import { NoiseSource, Stream } from '../solvers/noise';
+import { sample } from '../solvers/sample';
+import * as path from 'node:path';
+import { median, timeRuns } from './timing';
+import { ROOT } from './root';
+
+/** One solver family's configuration for the overhead measurement, sized to `nfe` evaluations. */
+export interface OverheadSolver {
+  label: string;
+  solver: string;
+  settings: (nfe: number) => Record<string, unknown>;
+}
+
+export const OVERHEAD_SOLVERS: OverheadSolver[] = [
+  { label: 'euler_maruyama', solver: 'euler_maruyama', settings: (nfe) => ({ steps: nfe }) },
+  { label: 'pc (reverse_diffusion + langevin)', solver: 'pc', settings: (nfe) => ({ steps: nfe / 2 }) },
+  { label: 'ode_heun', solver: 'ode_heun', settings: (nfe) => ({ steps: nfe / 2 }) },
+  { label: 'ode_rk45 (rtol 1e-3)', solver: 'ode_rk45', settings: () => ({ rtol: 1e-3, atol: 1e-3 }) },
+];
+
+export interface OverheadCase {
+  model: string;
+  batch: number;
+  /** Evaluations per fixed-step run. */
+  nfe: number;
+}
+
+export interface OverheadRow {
+  model: string;
+  batch: number;
+  solver: string;
+  calls: number;
+  /** Median milliseconds of one bare session.run at this batch. */
+  rawRunMs: number;
+  /** Median milliseconds of the whole sampler run. */
+  samplerMs: number;
+  /** samplerMs / (calls × rawRunMs): 1.00 means the framework adds nothing. */
+  ratio: number;
+  executionProvider: string;
+}
+
+/**
+ * The sampler's wall time against the bare network cost it implies, measured in one process:
+ * a run's time divided by (its batched calls × the median time of one bare `session.run` on
+ * prepared float32 tensors of the same batch). Raw and sampler runs are interleaved so that
+ * drift in machine load hits both.
+ */
+export async function measureOverhead(c: OverheadCase, reps: number, opts: { threads?: number; device?: 'auto' | 'cpu' | 'cuda' }): Promise<OverheadRow[]> {
+  const model = await loadOnnxScoreModel(path.join(ROOT, c.model), { device: opts.device ?? 'cpu', threads: opts.threads, log: () => {} });
+  try {
+    const { x, t } = rawInputs(model, c.batch);
+    const rows: OverheadRow[] = [];
+    for (const s of OVERHEAD_SOLVERS) {
+      const raw: number[] = [];
+      const wall: number[] = [];
+      let calls = 0;
+      await sample({ sde: model.sde, model, solver: s.solver, settings: s.settings(c.nfe), n: c.batch, seed: 1 }); // warm-up
+      for (let r = 0; r < reps; r++) {
+        raw.push(median(await timeRuns(() => model.runRaw(x, t, c.batch), 5, 1)));
+        const res = await sample({ sde: model.sde, model, solver: s.solver, settings: s.settings(c.nfe), n: c.batch, seed: 1 + r });
+        wall.push(res.wallTimeMs);
+        calls = res.calls;
+      }
+      const rawRunMs = median(raw);
+      const samplerMs = median(wall);
+      rows.push({
+        model: c.model,
+        batch: c.batch,
+        solver: s.label,
+        calls,
+        rawRunMs,
+        samplerMs,
+        ratio: samplerMs / (calls * rawRunMs),
+        executionProvider: model.executionProvider,
+      });
+    }
+    return rows;
+  } finally {
+    await model.dispose();
+  }
+}
+
+/** Prior-like float32 inputs at t = 0.5, prepared once: what a bare session.run is timed on. */
+function rawInputs(model: OnnxScoreModel, batch: number): { x: Float32Array; t: Float32Array } {
+  const dim = model.sampleShape.reduce((a, b) => a * b, 1);
+  const x64 = new Float64Array(batch * dim);
+  new NoiseSource(99).normal(x64, dim, 0, Stream.prior);
+  return { x: Float32Array.from(x64), t: new Float32Array(batch).fill(0.5) };
+}

@@ -1,0 +1,43 @@
+import type { BenchResult } from './index';
+
+const f = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : String(x));
+const e = (x: number) => x.toExponential(2);
+
+function table(head: string[], rows: (string | number)[][]): string {
+  const line = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
+  return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n') + '\n';
+}
+
+/** The benchmark as markdown: what `npm run bench` prints and saves as bench.md. */
+export function markdownReport(r: BenchResult): string {
+  const m = r.machine;
+  let md = `# score-sde benchmark\n\n${m.date} · ${m.cores} cores (${m.cpu}) · Node ${m.node} · onnxruntime ${m.onnxruntime} · ${m.threads} threads · median of ${m.reps}${m.quick ? ' · QUICK (smoke settings, numbers not meaningful)' : ''}\n\n`;
+  if (r.overhead.length) {
+    md += '## Overhead: sampler wall time / (calls × bare session.run)\n\n';
+    md += table(
+      ['model', 'batch', 'solver', 'calls', 'bare run ms', 'sampler ms', 'ratio'],
+      r.overhead.map((o) => [o.model, o.batch, o.solver, o.calls, f(o.rawRunMs, 3), f(o.samplerMs, 1), f(o.ratio, 3)]),
+    );
+    md += '\n';
+  }
+  if (r.torch) {
+    md += '## Against a PyTorch sampler loop (same weights, same NFE, same threads, CPU)\n\n';
+    if (!r.torch.available) md += `${r.torch.message}\n\n`;
+    else {
+      md += `torch ${r.torch.torchVersion}; network output torch vs onnxruntime on a probe input: max |diff| = ${e(r.torch.probeMaxDiff ?? NaN)}\n\n`;
+      md += table(
+        ['model', 'batch', 'solver', 'NFE', 'score-sde samples/s', 'torch samples/s', 'ratio'],
+        r.torch.rows.map((t) => [t.model, t.batch, t.solver, t.nfe, f(t.scoreSdePerSecond, 0), f(t.torchPerSecond, 0), f(t.ratio, 2)]),
+      );
+      md += '\n';
+    }
+  }
+  if (r.accuracy) {
+    const a = r.accuracy;
+    md += `## Accuracy per NFE (exact 3-mode mixture, VP)\n\nODE solvers: error against RK45 at rtol = atol = 1e-9 from the same x_T (${a.n} samples).\n\n`;
+    md += table(['solver', 'setting', 'NFE', 'RMS error', 'max error'], a.ode.map((o) => [o.solver, o.setting, f(o.nfe, 1), e(o.rmsError), e(o.maxError)]));
+    md += `\nStochastic solvers: sliced Wasserstein to exact samples; noise floor (two exact sets) = ${f(a.swNoiseFloor, 4)}.\n\n`;
+    md += table(['solver', 'setting', 'NFE', 'sliced W2'], a.sde.map((s) => [s.solver, s.setting, f(s.nfe, 0), f(s.slicedWasserstein, 4)]));
+  }
+  return md;
+}
