@@ -33,7 +33,7 @@ const MLP = 'models/toy2d/mixture-vp.onnx';
 const UNET = 'models/fashion-mnist/unet-vp.onnx';
 
 export async function runBench(o: BenchOptions): Promise<BenchResult> {
-  const ort = require('onnxruntime-node') as { env: { versions: { node?: string; common?: string } } };
+  const { ort } = await import('../models/onnx');
   const result: BenchResult = {
     machine: {
       cores: os.cpus().length,
