@@ -31,19 +31,22 @@ export interface OverheadRow {
   batch: number;
   solver: string;
   calls: number;
+  /** Network evaluations per sample: full-batch calls' worth of work (RK45 packs active samples). */
+  nfe: number;
   /** Median milliseconds of one bare session.run at this batch. */
   rawRunMs: number;
   /** Median milliseconds of the whole sampler run. */
   samplerMs: number;
-  /** samplerMs / (calls × rawRunMs): 1.00 means the framework adds nothing. */
+  /** samplerMs / (nfe × rawRunMs): 1.00 means the framework adds nothing. */
   ratio: number;
   executionProvider: string;
 }
 
 /**
  * The sampler's wall time against the bare network cost it implies, measured in one process:
- * a run's time divided by (its batched calls × the median time of one bare `session.run` on
- * prepared float32 tensors of the same batch). Raw and sampler runs are interleaved so that
+ * a run's time divided by (its NFE per sample × the median time of one bare `session.run` on
+ * prepared float32 tensors of the whole batch). NFE rather than calls, because an adaptive
+ * solver's later calls hold only its still-active samples. Raw and sampler runs are interleaved so that
  * drift in machine load hits both.
  */
 export async function measureOverhead(c: OverheadCase, reps: number, opts: { threads?: number; device?: 'auto' | 'cpu' | 'cuda' }): Promise<OverheadRow[]> {
@@ -55,12 +58,14 @@ export async function measureOverhead(c: OverheadCase, reps: number, opts: { thr
       const raw: number[] = [];
       const wall: number[] = [];
       let calls = 0;
+      let nfe = 0;
       await sample({ sde: model.sde, model, solver: s.solver, settings: s.settings(c.nfe), n: c.batch, seed: 1 }); // warm-up
       for (let r = 0; r < reps; r++) {
         raw.push(median(await timeRuns(() => model.runRaw(x, t, c.batch), 5, 1)));
         const res = await sample({ sde: model.sde, model, solver: s.solver, settings: s.settings(c.nfe), n: c.batch, seed: 1 + r });
         wall.push(res.wallTimeMs);
         calls = res.calls;
+        nfe = res.nfe;
       }
       const rawRunMs = median(raw);
       const samplerMs = median(wall);
@@ -69,9 +74,10 @@ export async function measureOverhead(c: OverheadCase, reps: number, opts: { thr
         batch: c.batch,
         solver: s.label,
         calls,
+        nfe,
         rawRunMs,
         samplerMs,
-        ratio: samplerMs / (calls * rawRunMs),
+        ratio: samplerMs / (nfe * rawRunMs),
         executionProvider: model.executionProvider,
       });
     }

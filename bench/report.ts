@@ -13,10 +13,10 @@ export function markdownReport(r: BenchResult): string {
   const m = r.machine;
   let md = `# score-sde benchmark\n\n${m.date} · ${m.cores} cores (${m.cpu}) · Node ${m.node} · onnxruntime ${m.onnxruntime} · ${m.threads} threads · median of ${m.reps}${m.quick ? ' · QUICK (smoke settings, numbers not meaningful)' : ''}\n\n`;
   if (r.overhead.length) {
-    md += '## Overhead: sampler wall time / (calls × bare session.run)\n\n';
+    md += '## Overhead: sampler wall time / (NFE × bare session.run of the batch)\n\n';
     md += table(
-      ['model', 'batch', 'solver', 'calls', 'bare run ms', 'sampler ms', 'ratio'],
-      r.overhead.map((o) => [o.model, o.batch, o.solver, o.calls, f(o.rawRunMs, 3), f(o.samplerMs, 1), f(o.ratio, 3)]),
+      ['model', 'batch', 'solver', 'NFE', 'calls', 'bare run ms', 'sampler ms', 'ratio'],
+      r.overhead.map((o) => [o.model, o.batch, o.solver, f(o.nfe, 1), o.calls, f(o.rawRunMs, 3), f(o.samplerMs, 1), f(o.ratio, 3)]),
     );
     md += '\n';
   }

@@ -13,11 +13,13 @@ const M1 = 0xcd9e8d57;
 const W0 = 0x9e3779b9;
 const W1 = 0xbb67ae85;
 
+const INV_2_16 = 1 / 65536;
+
 /** High 32 bits of a 32×32-bit product, exact in doubles by splitting b in 16-bit halves. */
 function mulhi(a: number, b: number): number {
   const p1 = a * (b & 0xffff);
   const p2 = a * (b >>> 16);
-  return floor((p2 + floor(p1 / 65536)) / 65536) >>> 0;
+  return floor((p2 + floor(p1 * INV_2_16)) * INV_2_16) >>> 0;
 }
 
 /** Philox4x32-10 on counter (c0..c3) with key (k0, k1); writes four uint32 into out. */
@@ -82,27 +84,36 @@ export class NoiseSource {
 
   /**
    * Fills out (n rows of dim) with N(0, 1) draws for rows `first..first+n-1` (local indices),
-   * at the given step and stream. Box–Muller on Philox output: 4 normals per block.
+   * at the given step and stream. The draws form one flat stream per (seed, step, stream):
+   * element j of global sample i is entry i·dim + j, and each Philox block yields four
+   * consecutive entries through Box–Muller. A row's values depend only on its global index.
    */
   normal(out: Float64Array, dim: number, step: number, stream: number, first = 0): void {
-    const n = out.length / dim;
     const b = this.block;
-    for (let r = 0; r < n; r++) {
-      const sample = this.offset + first + r;
-      const base = r * dim;
-      for (let j = 0; j < dim; j += 4) {
-        philox4x32(j >>> 2, sample >>> 0, step >>> 0, ((stream & 0xffff) | ((floor(sample / 4294967296) & 0xffff) << 16)) >>> 0, this.k0, this.k1, b);
-        const u1 = (b[0] + 0.5) * INV_2_32;
-        const u2 = (b[1] + 0.5) * INV_2_32;
-        const u3 = (b[2] + 0.5) * INV_2_32;
-        const u4 = (b[3] + 0.5) * INV_2_32;
-        const r1 = sqrt(-2 * log(u1));
-        const r2 = sqrt(-2 * log(u3));
-        const left = dim - j;
-        out[base + j] = r1 * cos(TWO_PI * u2);
-        if (left > 1) out[base + j + 1] = r1 * sin(TWO_PI * u2);
-        if (left > 2) out[base + j + 2] = r2 * cos(TWO_PI * u4);
-        if (left > 3) out[base + j + 3] = r2 * sin(TWO_PI * u4);
+    const begin = (this.offset + first) * dim;
+    const end = begin + out.length;
+    const k0 = this.k0;
+    const k1 = this.k1;
+    const c2 = step >>> 0;
+    const c3 = stream >>> 0;
+    for (let blk = floor(begin / 4), last = floor((end - 1) / 4); blk <= last; blk++) {
+      philox4x32(blk >>> 0, floor(blk / 4294967296) >>> 0, c2, c3, k0, k1, b);
+      const r1 = sqrt(-2 * log((b[0] + 0.5) * INV_2_32));
+      const a1 = TWO_PI * ((b[1] + 0.5) * INV_2_32);
+      const r2 = sqrt(-2 * log((b[2] + 0.5) * INV_2_32));
+      const a2 = TWO_PI * ((b[3] + 0.5) * INV_2_32);
+      const e = blk * 4 - begin;
+      if (e >= 0 && e + 3 < out.length) {
+        out[e] = r1 * cos(a1);
+        out[e + 1] = r1 * sin(a1);
+        out[e + 2] = r2 * cos(a2);
+        out[e + 3] = r2 * sin(a2);
+      } else {
+        // A block straddling the range's ends: write only the entries inside it.
+        if (e >= 0 && e < out.length) out[e] = r1 * cos(a1);
+        if (e + 1 >= 0 && e + 1 < out.length) out[e + 1] = r1 * sin(a1);
+        if (e + 2 >= 0 && e + 2 < out.length) out[e + 2] = r2 * cos(a2);
+        if (e + 3 >= 0 && e + 3 < out.length) out[e + 3] = r2 * sin(a2);
       }
     }
   }
