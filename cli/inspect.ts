@@ -1,0 +1,132 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { ModelCard, modelCardSchema } from '../models/card';
+import { UsageError } from './exit-codes';
+
+/**
+ * `score-sde inspect <model.onnx>`: the graph's inputs and outputs (names, element types, shapes),
+ * the model card and whether the model loads as a score model with it, and which execution
+ * providers work on this machine.
+ */
+
+export interface TensorInfo {
+  name: string;
+  type?: string;
+  shape?: (number | string)[];
+}
+
+export interface InspectReport {
+  path: string;
+  bytes: number;
+  inputs: TensorInfo[];
+  outputs: TensorInfo[];
+  card?: ModelCard;
+  cardSource?: string;
+  /** Whether models/onnx loads it as a score model with its card (and why not). */
+  scoreModel: { ok: boolean; detail: string };
+  executionProviders: { cpu: boolean; cuda: { ok: boolean; reason: string } } | { error: string };
+  onnxruntime?: Record<string, string>;
+}
+
+function metadata(list: readonly unknown[] | undefined, names: readonly string[]): TensorInfo[] {
+  return names.map((name) => {
+    const m = (list ?? []).find((x) => (x as { name?: string }).name === name) as { isTensor?: boolean; type?: string; shape?: (number | string)[] } | undefined;
+    return m && m.isTensor ? { name, type: m.type, shape: [...(m.shape ?? [])] } : { name };
+  });
+}
+
+export async function inspectModel(file: string): Promise<InspectReport> {
+  const abs = path.resolve(file);
+  if (!fs.existsSync(abs)) throw new UsageError(`${file}: model file not found`);
+  const { ort } = require('../models/onnx/ort') as typeof import('../models/onnx/ort');
+  let session: import('onnxruntime-node').InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(abs, { executionProviders: ['cpu'], logSeverityLevel: 3 });
+  } catch (err) {
+    throw new Error(`${file}: onnxruntime cannot load it: ${(err as Error).message.split('\n')[0]}`);
+  }
+  const report: InspectReport = {
+    path: abs,
+    bytes: fs.statSync(abs).size,
+    inputs: metadata(session.inputMetadata, session.inputNames),
+    outputs: metadata(session.outputMetadata, session.outputNames),
+    scoreModel: { ok: false, detail: 'not checked' },
+    executionProviders: { error: 'not checked' },
+    onnxruntime: { ...(ort.env.versions as Record<string, string>) },
+  };
+  await session.release();
+
+  let loader: typeof import('../configs/model-loader') | undefined;
+  try {
+    loader = require('../configs/model-loader') as typeof import('../configs/model-loader');
+    loader.onnxModule();
+  } catch (err) {
+    report.scoreModel = { ok: false, detail: `models/onnx is not available: ${(err as Error).message.split('\n')[0]}` };
+    loader = undefined;
+  }
+  if (loader) {
+    try {
+      const model = await loader.onnxModule().loadOnnxScoreModel(abs, { device: 'cpu', log: () => undefined });
+      report.card = model.card;
+      report.cardSource = 'as models/onnx loads it: ONNX metadata, else <model>.card.json';
+      report.scoreModel = { ok: true, detail: `loads as a score model: sampleShape [${model.sampleShape.join(', ')}], ${model.card.parameterization} output, time input '${model.card.timeInput}'` };
+      await model.dispose();
+    } catch (err) {
+      report.scoreModel = { ok: false, detail: (err as Error).message };
+    }
+    try {
+      report.executionProviders = await loader.availableExecutionProviders();
+    } catch (err) {
+      report.executionProviders = { error: (err as Error).message };
+    }
+  }
+  if (!report.card) {
+    const cardPath = path.join(path.dirname(abs), `${path.basename(abs, path.extname(abs))}.card.json`);
+    if (fs.existsSync(cardPath)) {
+      try {
+        const parsed = modelCardSchema.safeParse(JSON.parse(fs.readFileSync(cardPath, 'utf8')));
+        if (parsed.success) {
+          report.card = parsed.data;
+          report.cardSource = cardPath;
+        } else {
+          report.cardSource = `${cardPath} (invalid: ${parsed.error.issues[0]?.message})`;
+        }
+      } catch (err) {
+        report.cardSource = `${cardPath} (unreadable: ${(err as Error).message})`;
+      }
+    }
+  }
+  if ('error' in report.executionProviders) {
+    const backends = ort.listSupportedBackends?.() ?? [];
+    report.executionProviders = {
+      cpu: backends.some((b) => b.name === 'cpu'),
+      cuda: { ok: false, reason: `not probed (${report.executionProviders.error}); onnxruntime lists: ${backends.map((b) => b.name).join(', ')}` },
+    };
+  }
+  return report;
+}
+
+export function formatInspect(r: InspectReport): string {
+  const lines: string[] = [];
+  const t = (i: TensorInfo) => `  ${i.name}: ${i.type ?? '?'} [${(i.shape ?? []).join(', ')}]`;
+  lines.push(`${r.path} (${(r.bytes / 1024).toFixed(1)} KiB, onnxruntime ${r.onnxruntime?.node ?? r.onnxruntime?.common ?? '?'})`);
+  lines.push('inputs:', ...r.inputs.map(t));
+  lines.push('outputs:', ...r.outputs.map(t));
+  if (r.card) {
+    const c = r.card;
+    lines.push(`card (${r.cardSource}):`);
+    lines.push(`  name: ${c.name}`);
+    lines.push(`  sde: ${JSON.stringify(c.sde)}`);
+    lines.push(`  parameterization: ${c.parameterization}, timeInput: ${c.timeInput}${c.timesteps ? ` (${c.timesteps} steps)` : ''}`);
+    lines.push(`  sampleShape: [${c.sampleShape.join(', ')}]${c.dataRange ? `, dataRange: [${c.dataRange.join(', ')}]` : ''}`);
+    if (c.data) lines.push(`  data: ${c.data.name}${c.data.reference ? `, reference ${c.data.reference}` : ''}${c.data.mixture ? `, mixture of ${c.data.mixture.means.length}` : ''}`);
+    if (c.description) lines.push(`  description: ${c.description}`);
+  } else {
+    lines.push(`card: none found${r.cardSource ? ` (${r.cardSource})` : ''}`);
+  }
+  lines.push(`score model: ${r.scoreModel.ok ? 'ok' : 'NO'}: ${r.scoreModel.detail}`);
+  const ep = r.executionProviders;
+  if ('error' in ep) lines.push(`execution providers: ${ep.error}`);
+  else lines.push(`execution providers: cpu ${ep.cpu ? 'yes' : 'no'}; cuda ${ep.cuda.ok ? 'yes' : 'no'} (${ep.cuda.reason})`);
+  return lines.join('\n');
+}

@@ -1,0 +1,393 @@
+#!/usr/bin/env node
+import * as path from 'path';
+import yargs from 'yargs';
+import * as YAML from 'yaml';
+import { SOLVERS } from '../solvers/registry';
+import { ConfigError, formatIssue } from '../configs/errors';
+import { describeFields } from '../configs/introspect';
+import { loadConfig } from '../configs/load';
+import { checkExperiment } from '../configs/resolve';
+import { experimentConfigSchema } from '../configs/schema';
+import { loadSweep, sweepConfigSchema } from '../configs/sweep';
+import { EXIT_OK, EXIT_USAGE, UsageError, exitCodeFor } from './exit-codes';
+import { defaultRunDir, runExperiment } from './experiment';
+import { packageJson } from './fsutil';
+import { formatInspect, inspectModel } from './inspect';
+import { TIMING_COLUMNS, defaultSweepDir, flatRows, runSweep } from './sweep';
+
+/**
+ * The score-sde command line (yargs 17, CommonJS):
+ *   score-sde run <config> [--set k=v ...] [--out dir] [--json] [--quiet]
+ *   score-sde sweep <sweep> [--set k=v ...] [--out dir] [--workers N] [--limit K] [--json] [--quiet]
+ *   score-sde validate <config|sweep> [--set k=v ...] [--json]
+ *   score-sde inspect <model.onnx> [--json]
+ *   score-sde solvers [--json]
+ *   score-sde schema [--json]
+ * Exit status: 0 ok, 1 the run failed, 2 bad config or usage.
+ *
+ * `main(argv, io)` runs in-process (tests call it with an argv array and capture the output).
+ */
+
+export interface Io {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** Whether stderr is a terminal (the progress bar is drawn only then). */
+  stderrIsTTY: boolean;
+  /** Folder relative command-line paths are resolved against. */
+  cwd: string;
+}
+
+export const processIo: Io = {
+  stdout: (s) => void process.stdout.write(s),
+  stderr: (s) => void process.stderr.write(s),
+  get stderrIsTTY() {
+    return Boolean(process.stderr.isTTY);
+  },
+  get cwd() {
+    return process.cwd();
+  },
+};
+
+type Args = Record<string, unknown> & { _: (string | number)[] };
+type Command = 'run' | 'sweep' | 'validate' | 'inspect' | 'solvers' | 'schema';
+
+function setList(v: unknown): string[] {
+  if (v === undefined) return [];
+  return (Array.isArray(v) ? v : [v]).map(String);
+}
+
+function parser(onCommand: (cmd: Command, args: Args) => void) {
+  const setOption = {
+    type: 'string' as const,
+    describe: 'Override a config field: path.to.key=value (value parsed as YAML/JSON); repeatable',
+    requiresArg: true,
+  };
+  return yargs()
+    .scriptName('score-sde')
+    .usage('$0 <command> [options]\n\nSample score-based diffusion models from declarative configs.')
+    .command(
+      'run <config>',
+      'Run one experiment: samples.npy, manifest.json, preview.png in a run folder',
+      (y) =>
+        y
+          .positional('config', { type: 'string', describe: 'Experiment config (YAML or JSON)' })
+          .option('set', setOption)
+          .option('out', { type: 'string', describe: 'Run folder (default: output.dir, else runs/<name>-<timestamp>)', requiresArg: true })
+          .option('json', { type: 'boolean', describe: 'Print the manifest as JSON on stdout' })
+          .option('quiet', { type: 'boolean', alias: 'q', describe: 'No progress bar or log lines on stderr (the summary still goes to stdout)' }),
+      (a) => onCommand('run', a as Args),
+    )
+    .command(
+      'sweep <sweep>',
+      'Run every cell of a sweep (resumes: finished cells are skipped); results table and plots',
+      (y) =>
+        y
+          .positional('sweep', { type: 'string', describe: 'Sweep config (YAML or JSON) with base: and axes:' })
+          .option('set', { ...setOption, describe: 'Override a field of the base config; repeatable' })
+          .option('out', { type: 'string', describe: 'Sweep folder (default: output.dir, else runs/sweeps/<name>)', requiresArg: true })
+          .option('workers', { type: 'number', describe: 'Cells in parallel (worker threads; default: the sweep\'s workers, 1)', requiresArg: true })
+          .option('limit', { type: 'number', describe: 'Run at most this many cells now; run again to resume', requiresArg: true })
+          .option('json', { type: 'boolean', describe: 'Print results.json on stdout' })
+          .option('quiet', { type: 'boolean', alias: 'q', describe: 'No log lines on stderr' }),
+      (a) => onCommand('sweep', a as Args),
+    )
+    .command(
+      'validate <config>',
+      'Load and validate a config (or a sweep: every cell) and print it resolved',
+      (y) =>
+        y
+          .positional('config', { type: 'string', describe: 'Experiment or sweep config' })
+          .option('set', setOption)
+          .option('json', { type: 'boolean', describe: 'Print JSON instead of YAML' }),
+      (a) => onCommand('validate', a as Args),
+    )
+    .command(
+      'inspect <model>',
+      'Show an ONNX model: inputs, outputs, shapes, its card, execution providers that work here',
+      (y) => y.positional('model', { type: 'string', describe: 'An .onnx file' }).option('json', { type: 'boolean', describe: 'Print JSON' }),
+      (a) => onCommand('inspect', a as Args),
+    )
+    .command(
+      'solvers',
+      'List the solvers with their settings and defaults',
+      (y) => y.option('json', { type: 'boolean', describe: 'Print JSON' }),
+      (a) => onCommand('solvers', a as Args),
+    )
+    .command(
+      'schema',
+      'List every experiment config field with its type, default and meaning',
+      (y) => y.option('json', { type: 'boolean', describe: 'Print JSON' }).option('sweep', { type: 'boolean', describe: 'The sweep file schema instead' }),
+      (a) => onCommand('schema', a as Args),
+    )
+    .demandCommand(1, 'give a command')
+    .recommendCommands()
+    .strict()
+    .help()
+    .alias('h', 'help')
+    .version(packageJson().version)
+    .wrap(Math.min(110, process.stdout.columns || 100));
+}
+
+/** Runs the CLI; resolves to the exit status. Never calls process.exit. */
+export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
+  let chosen: { cmd: Command; args: Args } | undefined;
+  let parseError: Error | undefined;
+  let output = '';
+  parser((cmd, args) => (chosen = { cmd, args })).parse([...argv], {}, (err, _argv, out) => {
+    parseError = err ?? undefined;
+    output = out ?? '';
+  });
+  if (parseError) {
+    io.stderr(`${output || parseError.message}\n`);
+    return EXIT_USAGE;
+  }
+  if (!chosen) {
+    // --help or --version
+    if (output) io.stdout(`${output}\n`);
+    return EXIT_OK;
+  }
+  try {
+    return await dispatch(chosen.cmd, chosen.args, io);
+  } catch (err) {
+    reportError(err, io);
+    return exitCodeFor(err);
+  }
+}
+
+function reportError(err: unknown, io: Io): void {
+  if (err instanceof ConfigError) {
+    io.stderr(`score-sde: invalid config:\n${err.issues.map((i) => `  ${formatIssue(i)}`).join('\n')}\n`);
+    return;
+  }
+  const e = err as Error;
+  const name = e?.name && e.name !== 'Error' ? `${e.name}: ` : '';
+  io.stderr(`score-sde: ${name}${e?.message ?? String(err)}\n`);
+  if (process.env.SCORE_SDE_DEBUG && e?.stack) io.stderr(`${e.stack}\n`);
+}
+
+async function dispatch(cmd: Command, args: Args, io: Io): Promise<number> {
+  switch (cmd) {
+    case 'run':
+      return cmdRun(args, io);
+    case 'sweep':
+      return cmdSweep(args, io);
+    case 'validate':
+      return cmdValidate(args, io);
+    case 'inspect':
+      return cmdInspect(args, io);
+    case 'solvers':
+      return cmdSolvers(args, io);
+    case 'schema':
+      return cmdSchema(args, io);
+  }
+}
+
+async function cmdRun(args: Args, io: Io): Promise<number> {
+  const quiet = Boolean(args.quiet);
+  const log = quiet ? () => undefined : (line: string) => io.stderr(`${line}\n`);
+  const loaded = loadConfig(String(args.config), { sets: setList(args.set), cwd: io.cwd });
+  const outDir = args.out !== undefined ? path.resolve(io.cwd, String(args.out)) : (loaded.config.output.dir ?? defaultRunDir(loaded.config, io.cwd));
+  // The bar starts with the first progress report, so that the loader's lines come first.
+  const useBar = io.stderrIsTTY && !quiet;
+  let bar: import('cli-progress').SingleBar | undefined;
+  const progress = (p: { fraction: number; nfe: number }) => {
+    if (!bar) {
+      const cliProgress = require('cli-progress') as typeof import('cli-progress');
+      bar = new cliProgress.SingleBar(
+        { format: 'sampling [{bar}] {percentage}% | NFE {nfe} | ETA {eta_formatted}', hideCursor: true, clearOnComplete: true, stream: process.stderr, etaBuffer: 50 },
+        cliProgress.Presets.shades_classic,
+      );
+      bar.start(1000, 0, { nfe: 0 });
+    }
+    bar.update(Math.round(p.fraction * 1000), { nfe: p.nfe.toFixed(p.nfe < 100 ? 1 : 0) });
+  };
+  let result;
+  try {
+    result = await runExperiment(loaded.config, {
+      outDir,
+      configFile: loaded.file,
+      sources: loaded.sources,
+      log: (line) => {
+        if (!bar) log(line);
+      },
+      onProgress: useBar ? progress : undefined,
+    });
+  } finally {
+    (bar as import('cli-progress').SingleBar | undefined)?.stop();
+  }
+  const m = result.manifest;
+  if (args.json) {
+    io.stdout(`${JSON.stringify(m, null, 2)}\n`);
+  } else {
+    const metrics = Object.entries(m.metrics)
+      .map(([k, v]) => `${k} ${formatNumber(v)}`)
+      .join(', ');
+    io.stdout(
+      `${path.relative(io.cwd, result.dir) || '.'}: ${m.n} samples, ${m.solver.name} (${m.solver.steps === null ? 'adaptive' : `${m.solver.steps} steps`}), NFE ${formatNumber(m.nfe)}, ${(m.wallTimeMs / 1000).toFixed(2)} s on ${m.model.executionProvider}` +
+        `${metrics ? `\n  vs ${m.reference.from ?? m.reference.source}: ${metrics}` : ''}\n`,
+    );
+  }
+  return EXIT_OK;
+}
+
+function formatNumber(v: number): string {
+  if (Number.isInteger(v)) return String(v);
+  return Math.abs(v) >= 1000 || Math.abs(v) < 1e-3 ? v.toExponential(3) : v.toPrecision(4);
+}
+
+async function cmdSweep(args: Args, io: Io): Promise<number> {
+  const quiet = Boolean(args.quiet);
+  const log = quiet ? () => undefined : (line: string) => io.stderr(`${line}\n`);
+  if (args.workers !== undefined && !(Number.isInteger(args.workers) && (args.workers as number) >= 1)) {
+    throw new UsageError(`--workers must be an integer >= 1, got ${String(args.workers)}`);
+  }
+  if (args.limit !== undefined && !(Number.isInteger(args.limit) && (args.limit as number) >= 0)) {
+    throw new UsageError(`--limit must be an integer >= 0, got ${String(args.limit)}`);
+  }
+  const sweep = loadSweep(String(args.sweep), { sets: setList(args.set), cwd: io.cwd });
+  log(`sweep ${sweep.name}: ${sweep.cells.length} cells (${sweep.axes.map(([k, v]) => `${k} × ${v.length}`).join(', ')})`);
+  const result = await runSweep(sweep, {
+    outDir: args.out !== undefined ? path.resolve(io.cwd, String(args.out)) : (sweep.sweep.output.dir ?? defaultSweepDir(sweep, io.cwd)),
+    workers: args.workers as number | undefined,
+    limit: args.limit as number | undefined,
+    log,
+  });
+  if (args.json) {
+    const { columns, records } = flatRows(result.rows, sweep.axes.map(([k]) => k), result.metricNames);
+    io.stdout(`${JSON.stringify({ dir: result.dir, columns, timingColumns: TIMING_COLUMNS, rows: records }, null, 2)}\n`);
+  } else {
+    io.stdout(`${summaryTable(result.rows, sweep.axes.map(([k]) => k), result.metricNames)}\n`);
+    io.stdout(
+      `${path.relative(io.cwd, result.dir) || '.'}: ${result.ran} run, ${result.skipped} already done, ${result.failed} failed, ${result.pending} pending` +
+        `${result.pending ? ' (run the same command again to resume)' : ''}\n`,
+    );
+  }
+  return result.failed > 0 ? 1 : EXIT_OK;
+}
+
+function summaryTable(rows: import('./sweep').ResultRow[], axisKeys: string[], metricNames: string[]): string {
+  const Table = require('cli-table3') as typeof import('cli-table3');
+  const metrics = metricNames.filter((m) => !['refPixelMean', 'refPixelStd'].includes(m)).slice(0, 5);
+  const head = [...axisKeys.map((k) => k.replace(/^solver\./, '')), 'nfe', 'time (s)', ...metrics, 'status'];
+  const table = new Table({ head, style: { head: [], border: [], compact: true } });
+  for (const r of rows) {
+    table.push([
+      ...axisKeys.map((k) => (typeof r.values[k] === 'string' ? (r.values[k] as string) : JSON.stringify(r.values[k]))),
+      r.nfe !== undefined ? formatNumber(r.nfe) : '',
+      r.wallTimeMs !== undefined ? (r.wallTimeMs / 1000).toFixed(2) : '',
+      ...metrics.map((m) => (r.metrics[m] !== undefined ? formatNumber(r.metrics[m]) : '')),
+      r.status,
+    ]);
+  }
+  return table.toString();
+}
+
+async function cmdValidate(args: Args, io: Io): Promise<number> {
+  const file = path.resolve(io.cwd, String(args.config));
+  const sets = setList(args.set);
+  // A sweep has `axes:`; anything else is an experiment config.
+  let isSweep = false;
+  try {
+    const text = require('fs').readFileSync(file, 'utf8') as string;
+    const doc = YAML.parse(text) as unknown;
+    isSweep = !!doc && typeof doc === 'object' && 'axes' in (doc as object);
+  } catch {
+    // loadConfig reports it
+  }
+  let out: unknown;
+  if (isSweep) {
+    const sweep = loadSweep(file, { sets, cwd: io.cwd });
+    out = { sweep: sweep.name, file: sweep.file, base: sweep.baseFile, cells: sweep.cells.map((c) => ({ id: c.id, config: c.config })) };
+  } else {
+    const loaded = loadConfig(file, { sets, cwd: io.cwd });
+    const checked = checkExperiment(loaded.config, loaded.sources);
+    out = {
+      ...loaded.config,
+      resolved: {
+        files: loaded.files,
+        sde: checked.sde ?? 'from the model card in the ONNX file (read when the model loads)',
+        sampleShape: checked.sampleShape,
+        modelCard: checked.cardPath,
+        reference: checked.reference ?? 'from the model card (read when the model loads)',
+      },
+    };
+  }
+  io.stdout(args.json ? `${JSON.stringify(out, null, 2)}\n` : YAML.stringify(out, { lineWidth: 0, aliasDuplicateObjects: false }));
+  return EXIT_OK;
+}
+
+async function cmdInspect(args: Args, io: Io): Promise<number> {
+  const report = await inspectModel(path.resolve(io.cwd, String(args.model)));
+  io.stdout(args.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatInspect(report)}\n`);
+  return EXIT_OK;
+}
+
+/** What the settings every solver shares mean (the descriptions live in solvers/solver.ts comments). */
+const COMMON_SETTING_DOCS: Record<string, string> = {
+  steps: "number of steps (grid intervals); default: the SDE's N",
+  eps: "smallest time integrated to; default: the SDE's (1e-3 VP family, 1e-5 VE)",
+  grid: "'uniform' in t, or 'edm' ρ-spacing in σ",
+  rho: 'ρ of the EDM grid',
+  denoise: 'one noise-free reverse-diffusion step from eps to 0 at the end (one more evaluation)',
+  predictor: 'predictor of each step',
+  corrector: 'corrector (Langevin steps) before each predictor step',
+  snr: 'target signal-to-noise ratio of a corrector step',
+  correctorSteps: 'corrector steps per grid step',
+  norm: 'Langevin/error norms per sample (batch-invariant) or batch-wide (the reference implementation)',
+  rtol: 'relative tolerance of the adaptive step',
+  atol: 'absolute tolerance of the adaptive step',
+};
+
+function cmdSolvers(args: Args, io: Io): Promise<number> {
+  const list = SOLVERS.map((s) => ({
+    name: s.name,
+    family: s.family,
+    summary: s.summary,
+    settings: describeFields(s.settings).map((f) => ({ ...f, description: f.description ?? COMMON_SETTING_DOCS[f.path] })),
+  }));
+  if (args.json) {
+    io.stdout(`${JSON.stringify(list, null, 2)}\n`);
+    return Promise.resolve(EXIT_OK);
+  }
+  const lines: string[] = [];
+  for (const s of list) {
+    lines.push(`${s.name} (${s.family}): ${s.summary}`);
+    const width = Math.max(...s.settings.map((f) => f.path.length));
+    const typeWidth = Math.max(...s.settings.map((f) => f.type.length));
+    for (const f of s.settings) {
+      const dflt = f.hasDefault ? `default ${JSON.stringify(f.default)}` : f.required ? 'required' : 'optional';
+      lines.push(`  ${f.path.padEnd(width)}  ${f.type.padEnd(typeWidth)}  ${dflt}${f.description ? `  — ${f.description}` : ''}`);
+    }
+    lines.push('');
+  }
+  io.stdout(`${lines.join('\n')}`);
+  return Promise.resolve(EXIT_OK);
+}
+
+function cmdSchema(args: Args, io: Io): Promise<number> {
+  const fields = describeFields(args.sweep ? sweepConfigSchema : experimentConfigSchema);
+  if (args.json) {
+    io.stdout(`${JSON.stringify(fields, null, 2)}\n`);
+    return Promise.resolve(EXIT_OK);
+  }
+  const lines = fields.map((f) => {
+    const depth = f.path.split('.').length - 1;
+    if (/^\(.*\)$/.test(f.path.split('.').pop()!)) return `${'  '.repeat(depth)}${f.path.split('.').pop()}${f.description ? `: ${f.description}` : ''}`;
+    const dflt = f.hasDefault ? ` (default ${JSON.stringify(f.default)})` : f.required ? ' (required)' : '';
+    return `${'  '.repeat(depth)}${f.path.split('.').pop()}: ${f.type}${dflt}${f.description ? `\n${'  '.repeat(depth + 1)}${f.description}` : ''}`;
+  });
+  io.stdout(`${lines.join('\n')}\n`);
+  return Promise.resolve(EXIT_OK);
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err) => {
+      process.stderr.write(`score-sde: ${(err as Error)?.stack ?? String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

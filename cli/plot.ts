@@ -1,0 +1,176 @@
+/**
+ * Small line charts written as SVG by hand (axes, ticks, labels, legend; log axes), and rendered to
+ * PNG with @resvg/resvg-js (prebuilt native, offline, system fonts). Used for the sweep plots
+ * quality-vs-NFE and quality-vs-time, one line per solver.
+ */
+
+// Module-level aliases: inside vm contexts (jest) every global lookup is ~50x slower.
+const { log10, floor, ceil, pow, min, max, abs } = Math;
+
+export interface Series {
+  name: string;
+  points: { x: number; y: number }[];
+}
+
+export interface ChartOptions {
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  series: Series[];
+  logX?: boolean;
+  /** 'auto': log when all y > 0 and they span more than a factor 20. Default 'auto'. */
+  logY?: boolean | 'auto';
+  width?: number;
+  height?: number;
+}
+
+const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+const FONT = "DejaVu Sans, Liberation Sans, Arial, Helvetica, sans-serif";
+
+export function escapeXml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+/** Compact number label: 1e-3 → 0.001, 20000 → 2e4. */
+export function formatTick(v: number): string {
+  if (v === 0) return '0';
+  const a = abs(v);
+  if (a >= 1e5 || a < 1e-3) {
+    const e = floor(log10(a));
+    const m = v / pow(10, e);
+    return `${+m.toPrecision(2)}e${e}`;
+  }
+  return String(+v.toPrecision(3));
+}
+
+function logTicks(lo: number, hi: number): number[] {
+  const ticks: number[] = [];
+  const span = log10(hi) - log10(lo);
+  const mult = span > 3 ? [1] : span > 1.2 ? [1, 2, 5] : [1, 1.5, 2, 3, 5, 7];
+  for (let e = floor(log10(lo)) - 1; e <= ceil(log10(hi)); e++) {
+    for (const m of mult) {
+      const v = m * pow(10, e);
+      if (v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9)) ticks.push(+v.toPrecision(6));
+    }
+  }
+  return ticks;
+}
+
+function linearTicks(lo: number, hi: number, count = 6): number[] {
+  const raw = (hi - lo) / count;
+  const mag = pow(10, floor(log10(raw)));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
+  const ticks: number[] = [];
+  for (let v = ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) ticks.push(+v.toPrecision(10));
+  return ticks;
+}
+
+interface Axis {
+  lo: number;
+  hi: number;
+  log: boolean;
+  ticks: number[];
+}
+
+function makeAxis(values: number[], log: boolean): Axis {
+  let lo = min(...values);
+  let hi = max(...values);
+  if (log) {
+    if (!(hi > lo)) {
+      lo /= 2;
+      hi *= 2;
+    }
+    const pad = (log10(hi) - log10(lo)) * 0.06;
+    lo = pow(10, log10(lo) - pad);
+    hi = pow(10, log10(hi) + pad);
+    return { lo, hi, log, ticks: logTicks(lo, hi) };
+  }
+  if (!(hi > lo)) {
+    lo -= abs(lo) * 0.5 || 1;
+    hi += abs(hi) * 0.5 || 1;
+  }
+  const pad = (hi - lo) * 0.06;
+  lo -= pad;
+  hi += pad;
+  return { lo, hi, log, ticks: linearTicks(lo, hi) };
+}
+
+/** The chart as an SVG document. */
+export function lineChartSvg(opts: ChartOptions): string {
+  const W = opts.width ?? 760;
+  const H = opts.height ?? 460;
+  const left = 78;
+  const right = 200;
+  const top = 44;
+  const bottom = 58;
+  const pw = W - left - right;
+  const ph = H - top - bottom;
+  const logX = opts.logX ?? true;
+  const series = opts.series.map((s) => ({
+    name: s.name,
+    points: s.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y) && (!logX || p.x > 0)).sort((a, b) => a.x - b.x),
+  }));
+  const ys = series.flatMap((s) => s.points.map((p) => p.y));
+  const positive = ys.length > 0 && ys.every((y) => y > 0);
+  const logY = opts.logY === 'auto' || opts.logY === undefined ? positive && max(...ys) / min(...ys) > 20 : opts.logY && positive;
+  const out: string[] = [];
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="${FONT}">`);
+  out.push(`<rect width="${W}" height="${H}" fill="white"/>`);
+  out.push(`<text x="${left + pw / 2}" y="26" font-size="16" text-anchor="middle" font-weight="bold">${escapeXml(opts.title)}</text>`);
+  const plotted = series.filter((s) => s.points.length > 0);
+  if (plotted.length === 0) {
+    out.push(`<text x="${left + pw / 2}" y="${top + ph / 2}" font-size="14" text-anchor="middle" fill="#888">no data</text></svg>`);
+    return out.join('\n');
+  }
+  const xa = makeAxis(plotted.flatMap((s) => s.points.map((p) => p.x)), logX);
+  const ya = makeAxis(ys, logY);
+  const sx = (v: number) => left + (xa.log ? (log10(v) - log10(xa.lo)) / (log10(xa.hi) - log10(xa.lo)) : (v - xa.lo) / (xa.hi - xa.lo)) * pw;
+  const sy = (v: number) => top + ph - (ya.log ? (log10(v) - log10(ya.lo)) / (log10(ya.hi) - log10(ya.lo)) : (v - ya.lo) / (ya.hi - ya.lo)) * ph;
+  const f = (v: number) => v.toFixed(2);
+
+  // Grid and ticks.
+  for (const t of xa.ticks) {
+    const x = f(sx(t));
+    out.push(`<line x1="${x}" y1="${top}" x2="${x}" y2="${top + ph}" stroke="#e6e6e6"/>`);
+    out.push(`<line x1="${x}" y1="${top + ph}" x2="${x}" y2="${top + ph + 5}" stroke="black"/>`);
+    out.push(`<text x="${x}" y="${top + ph + 19}" font-size="12" text-anchor="middle">${escapeXml(formatTick(t))}</text>`);
+  }
+  for (const t of ya.ticks) {
+    const y = f(sy(t));
+    out.push(`<line x1="${left}" y1="${y}" x2="${left + pw}" y2="${y}" stroke="#e6e6e6"/>`);
+    out.push(`<line x1="${left - 5}" y1="${y}" x2="${left}" y2="${y}" stroke="black"/>`);
+    out.push(`<text x="${left - 8}" y="${y}" font-size="12" text-anchor="end" dominant-baseline="middle" dy="4">${escapeXml(formatTick(t))}</text>`);
+  }
+  out.push(`<rect x="${left}" y="${top}" width="${pw}" height="${ph}" fill="none" stroke="black"/>`);
+  out.push(`<text x="${left + pw / 2}" y="${H - 16}" font-size="13" text-anchor="middle">${escapeXml(opts.xLabel + (xa.log ? ' (log)' : ''))}</text>`);
+  out.push(
+    `<text x="18" y="${top + ph / 2}" font-size="13" text-anchor="middle" transform="rotate(-90 18 ${top + ph / 2})">${escapeXml(opts.yLabel + (ya.log ? ' (log)' : ''))}</text>`,
+  );
+
+  // Lines, markers, legend.
+  plotted.forEach((s, i) => {
+    const color = PALETTE[i % PALETTE.length];
+    const pts = s.points.map((p) => `${f(sx(p.x))},${f(sy(p.y))}`).join(' ');
+    out.push(`<polyline points="${pts}" fill="none" stroke="${color}" stroke-width="2"/>`);
+    for (const p of s.points) out.push(`<circle cx="${f(sx(p.x))}" cy="${f(sy(p.y))}" r="3.5" fill="${color}"/>`);
+    const ly = top + 8 + i * 20;
+    const lx = left + pw + 16;
+    out.push(`<line x1="${lx}" y1="${ly}" x2="${lx + 22}" y2="${ly}" stroke="${color}" stroke-width="2"/>`);
+    out.push(`<circle cx="${lx + 11}" cy="${ly}" r="3.5" fill="${color}"/>`);
+    out.push(`<text x="${lx + 28}" y="${ly + 4}" font-size="12">${escapeXml(s.name)}</text>`);
+  });
+  out.push('</svg>');
+  return out.join('\n');
+}
+
+/** Renders an SVG to PNG bytes with resvg (system fonts). */
+export function svgToPng(svg: string): Buffer {
+  // Loaded here so that the module (a native addon) is only needed when a plot is drawn.
+  const { Resvg } = require('@resvg/resvg-js') as typeof import('@resvg/resvg-js');
+  const r = new Resvg(svg, {
+    background: 'white',
+    fitTo: { mode: 'original' },
+    font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' },
+  });
+  return r.render().asPng();
+}

@@ -1,0 +1,53 @@
+/**
+ * A problem in a config: which file, which field (dotted path), where in the file, the bad value
+ * and what is allowed. The CLI exits with status 2 on these.
+ */
+export interface ConfigIssue {
+  /** The file the value came from, or '--set' / the sweep file for overrides. */
+  file?: string;
+  /** Dotted field path, e.g. 'solver.snr'; '' for the whole document. */
+  path: string;
+  /** 1-based line and column of the value (or key) in the file, when known. */
+  line?: number;
+  col?: number;
+  /** What is wrong and what is allowed. */
+  message: string;
+  /** The offending value, when there is one. */
+  value?: unknown;
+  hasValue?: boolean;
+  /** Where an override came from, e.g. '--set solver.snr=-1' or 'cell solver.name=pc'. */
+  origin?: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly issues: ConfigIssue[]) {
+    super(issues.map(formatIssue).join('\n'));
+    this.name = 'ConfigError';
+  }
+
+  /** One issue from its parts. */
+  static at(issue: ConfigIssue): ConfigError {
+    return new ConfigError([issue]);
+  }
+}
+
+/** `file:line:col: path: message (got value) [from origin]`. */
+export function formatIssue(issue: ConfigIssue): string {
+  const where = issue.file ? `${issue.file}${issue.line !== undefined ? `:${issue.line}:${issue.col ?? 1}` : ''}: ` : '';
+  const path = issue.path ? `${issue.path}: ` : '';
+  const got = issue.hasValue ? `; got ${showValue(issue.value)}` : '';
+  const origin = issue.origin ? ` [from ${issue.origin}]` : '';
+  return `${where}${path}${issue.message}${got}${origin}`;
+}
+
+export function showValue(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  let s: string;
+  try {
+    s = JSON.stringify(v);
+  } catch {
+    s = String(v);
+  }
+  if (s === undefined) s = String(v);
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}

@@ -1,0 +1,247 @@
+import { z } from 'zod';
+import { TIME_CONVENTIONS } from '../models/card';
+import { SOLVERS } from '../solvers/registry';
+import { PARAMETERIZATIONS } from '../models/parameterization';
+
+/**
+ * The experiment config: one YAML (or JSON) file that says which SDE, which score model, which
+ * solver with which settings, how many samples from which seed, where the run folder goes, and what
+ * to compare the samples against. Objects are strict: an unknown key is an error, never ignored.
+ *
+ * Every field has a documented default (`.describe()`, shown by `score-sde schema`). Paths are
+ * relative to the file that contains them; `extends: other.yaml` inherits from another config
+ * (deep merge, child wins; see ./load.ts).
+ *
+ * The SDE fields have no schema defaults on purpose: a value written in the config is checked
+ * against the model card, one left out comes from the card, and only then from the built-in
+ * defaults (see ./resolve.ts).
+ */
+
+export const DEVICES = ['auto', 'cuda', 'cpu'] as const;
+export type Device = (typeof DEVICES)[number];
+
+const positive = () => z.number().positive();
+const positiveInt = () => z.number().int().positive();
+
+const sdeT = positive().optional().describe('End time T. Default: the card\'s, else 1.');
+const sdeN = positiveInt().optional().describe('Discretization steps N: the solvers\' default `steps`. Default 1000.');
+
+const vpFields = {
+  schedule: z.enum(['linear', 'cosine']).optional().describe("β schedule: 'linear' or 'cosine'. Default: the card's, else 'linear'."),
+  betaMin: positive().optional().describe('β_min of the linear schedule. Default: the card\'s, else 0.1.'),
+  betaMax: positive().optional().describe('β_max of the linear schedule. Default: the card\'s, else 20.'),
+  cosineS: positive().optional().describe('Offset s of the cosine schedule. Default 0.008.'),
+  alphaBarMin: z.number().gt(0).lt(1).optional().describe('Cosine schedule: ᾱ(T), where it is truncated. Default 1e-4.'),
+  T: sdeT,
+  N: sdeN,
+};
+
+function betaOrder(v: { betaMin?: number; betaMax?: number }, ctx: z.RefinementCtx): void {
+  if (v.betaMin !== undefined && v.betaMax !== undefined && v.betaMin > v.betaMax) {
+    ctx.addIssue({ code: 'custom', path: ['betaMin'], input: v.betaMin, message: `betaMin must be <= betaMax (${v.betaMax})` });
+  }
+}
+
+export const sdeConfigSchema = z
+  .discriminatedUnion('kind', [
+    z
+      .object({
+        kind: z.literal('ve').describe('Variance exploding (SMLD/NCSN).'),
+        sigmaMin: positive().optional().describe('σ_min. Default: the card\'s, else 0.01.'),
+        sigmaMax: positive().optional().describe('σ_max (the prior std). Default: the card\'s, else 50.'),
+        T: sdeT,
+        N: sdeN,
+      })
+      .strict()
+      .superRefine((v, ctx) => {
+        if (v.sigmaMin !== undefined && v.sigmaMax !== undefined && v.sigmaMin >= v.sigmaMax) {
+          ctx.addIssue({ code: 'custom', path: ['sigmaMin'], input: v.sigmaMin, message: `sigmaMin must be < sigmaMax (${v.sigmaMax})` });
+        }
+      }),
+    z.object({ kind: z.literal('vp').describe('Variance preserving (DDPM).'), ...vpFields }).strict().superRefine(betaOrder),
+    z.object({ kind: z.literal('subvp').describe('sub-VP.'), ...vpFields }).strict().superRefine(betaOrder),
+  ])
+  .describe('The forward SDE. Optional when the model card gives it; where both do, they must agree.');
+
+const onnxModelSchema = z
+  .object({
+    type: z.literal('onnx').describe('An exported score network.'),
+    path: z.string().min(1).describe('The .onnx file (relative to this config). Required.'),
+    card: z.string().min(1).optional().describe('Model card JSON. Default: <model>.card.json beside the model, else the card in the ONNX metadata.'),
+    device: z.enum(DEVICES).optional().describe("'auto' | 'cuda' | 'cpu'. Default: the top-level `device`."),
+    threads: positiveInt().optional().describe('onnxruntime intra-op threads. Default: onnxruntime\'s.'),
+    maxBatch: positiveInt().optional().describe('Largest batch per session call (larger batches are split). Default: the loader\'s.'),
+    timeInput: z.enum(TIME_CONVENTIONS).optional().describe('Expected time input convention: checked against the card (a mismatch is an error). Default: the card\'s.'),
+    parameterization: z.enum(PARAMETERIZATIONS as readonly ['score', 'eps', 'x0']).optional().describe("Expected parameterization 'score' | 'eps' | 'x0': checked against the card. Default: the card's."),
+    inputs: z
+      .object({
+        x: z.string().optional().describe('Name of the sample input. Default: the card\'s, else discovered.'),
+        t: z.string().optional().describe('Name of the time input. Default: the card\'s, else discovered.'),
+      })
+      .strict()
+      .optional()
+      .describe('Graph input names. Default: the card\'s, else discovered.'),
+    output: z.string().optional().describe('Name of the graph output. Default: the card\'s, else the only output.'),
+    constants: z
+      .record(
+        z.string(),
+        z
+          .object({
+            data: z.array(z.number()).describe('Values, row-major.'),
+            dims: z.array(z.number().int().nonnegative()).describe('Tensor shape.'),
+            type: z.enum(['float32', 'int64', 'int32']).optional().describe("Element type. Default 'float32'."),
+          })
+          .strict(),
+      )
+      .optional()
+      .describe('Extra graph inputs fed as constants (e.g. class labels). Default none.'),
+  })
+  .strict();
+
+const mixtureModelSchema = z
+  .object({
+    type: z.literal('mixture').describe('The exact score of a Gaussian mixture (no network).'),
+    means: z.array(z.array(z.number()).min(1)).min(1).describe('K component means of length D. Required.'),
+    stds: z
+      .union([z.array(positive()), z.array(z.array(positive()))])
+      .optional()
+      .describe('Per-component std (K) or diagonal stds (K × D). Default 1.'),
+    weights: z.array(z.number().nonnegative()).optional().describe('Mixture weights (normalized). Default uniform.'),
+  })
+  .strict();
+
+const gaussianModelSchema = z
+  .object({
+    type: z.literal('gaussian').describe('The exact score of Gaussian data N(mean, diag std²).'),
+    mean: z.array(z.number()).min(1).describe('Mean (length D). Required.'),
+    std: z.union([positive(), z.array(positive())]).default(1).describe('Std: one number or one per coordinate. Default 1.'),
+  })
+  .strict();
+
+export const modelConfigSchema = z
+  .discriminatedUnion('type', [onnxModelSchema, mixtureModelSchema, gaussianModelSchema])
+  .describe("The score model: type 'onnx' | 'mixture' | 'gaussian'. Required.");
+
+export const SOLVER_NAMES = SOLVERS.map((s) => s.name);
+
+/**
+ * `solver: {name, ...settings}`: the settings are validated by that solver's own zod schema
+ * (unknown keys rejected, defaults filled), with each problem reported at solver.<field>.
+ */
+export const solverConfigSchema = z
+  .object({ name: z.string().default('euler_maruyama').describe(`Solver: ${SOLVER_NAMES.join(' | ')}. Default 'euler_maruyama'.`) })
+  .catchall(z.unknown())
+  .transform((value, ctx) => {
+    const { name, ...raw } = value;
+    const solver = SOLVERS.find((s) => s.name === name);
+    if (!solver) {
+      ctx.issues.push({ code: 'custom', path: ['name'], input: name, message: `unknown solver: expected one of ${SOLVER_NAMES.join(', ')}` });
+      return z.NEVER;
+    }
+    const parsed = solver.settings.safeParse(raw);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) ctx.issues.push({ ...issue, input: undefined } as never);
+      return z.NEVER;
+    }
+    return { name, ...(parsed.data as Record<string, unknown>) } as { name: string } & Record<string, unknown>;
+  })
+  .prefault({})
+  .describe("The solver and its settings (see `score-sde solvers`). Default {name: 'euler_maruyama'}.");
+
+export const samplingConfigSchema = z
+  .object({
+    n: positiveInt().default(1000).describe('Number of samples. Default 1000.'),
+    batchSize: positiveInt().optional().describe("Samples per solver call; results do not depend on it (except with a solver's norm: 'batch'). Default: all n at once."),
+    seed: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).default(0).describe('Noise seed (prior draw and every step). Default 0.'),
+    xT: z.string().min(1).optional().describe('Start from these x_T: a .npy of shape [≥ n, ...sampleShape] (the first n rows). Default: prior draws.'),
+  })
+  .strict()
+  .prefault({})
+  .describe('How many samples, from which noise. Default: each field\'s default.');
+
+export const outputConfigSchema = z
+  .object({
+    dir: z.string().min(1).optional().describe('Run folder. Default runs/<name>-<timestamp> under the working directory.'),
+    preview: z.boolean().default(true).describe('Write preview.png. Default true.'),
+    grid: positiveInt().max(64).default(8).describe('Images: a grid × grid preview. Default 8.'),
+    scale: positiveInt().max(16).default(2).describe('Images: pixel upscaling of the preview. Default 2.'),
+    maxPoints: positiveInt().default(5000).describe('2-D: at most this many points in the scatter preview. Default 5000.'),
+    dtype: z.enum(['float32', 'float64']).default('float32').describe("samples.npy element type. Default 'float32'."),
+  })
+  .strict()
+  .prefault({})
+  .describe('What the run writes. Default: each field\'s default.');
+
+export const REFERENCE_SOURCES = ['auto', 'exact', 'card', 'npy', 'none'] as const;
+
+export const referenceConfigSchema = z
+  .preprocess(
+    (v) => {
+      if (typeof v === 'string') return (REFERENCE_SOURCES as readonly string[]).includes(v) ? { source: v } : { source: 'npy', path: v };
+      if (v === false) return { source: 'none' };
+      return v;
+    },
+    z
+      .object({
+        source: z
+          .enum(REFERENCE_SOURCES)
+          .default('auto')
+          .describe(
+            "Reference samples for the metrics: 'exact' (draws from an inline mixture/gaussian, or the card's mixture), 'card' (the card's data.mixture or data.reference), 'npy' (`path`), 'none'. Default 'auto': exact for inline models, the card's for ONNX, else none.",
+          ),
+        path: z.string().min(1).optional().describe('A .npy of reference samples [m, ...sampleShape]. Implies source npy.'),
+        n: positiveInt().optional().describe('Reference samples to use: exact draws, or the first n rows of a file. Default: sampling.n for exact, all rows of a file.'),
+        seed: z.number().int().nonnegative().default(2024).describe('Seed of exact reference draws (kept apart from the sampling seed). Default 2024.'),
+        projections: positiveInt().default(256).describe('Sliced Wasserstein projections. Default 256.'),
+        projectionSeed: z.number().int().nonnegative().default(0).describe('Seed of the projection directions. Default 0.'),
+      })
+      .strict()
+      .superRefine((v, ctx) => {
+        if (v.source === 'npy' && !v.path) ctx.addIssue({ code: 'custom', path: ['path'], input: v.path, message: "source 'npy' needs a path to a .npy file" });
+      }),
+  )
+  .prefault('auto')
+  .describe("Reference for metrics: a keyword (auto | exact | card | none), a .npy path, or an object. Default 'auto'.");
+
+export const experimentConfigSchema = z
+  .object({
+    name: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Run name (in the run folder and manifest). Default: the config file name without extension.'),
+    description: z.string().optional().describe('Free text. Default none.'),
+    sde: sdeConfigSchema.optional(),
+    model: modelConfigSchema,
+    solver: solverConfigSchema,
+    sampling: samplingConfigSchema,
+    device: z.enum(DEVICES).default('auto').describe("Where ONNX models run: 'auto' (CUDA if it works here, else CPU) | 'cuda' | 'cpu'. Default 'auto'."),
+    output: outputConfigSchema,
+    reference: referenceConfigSchema,
+  })
+  .strict();
+
+export type ExperimentConfigInput = z.input<typeof experimentConfigSchema>;
+export type ExperimentConfig = z.output<typeof experimentConfigSchema>;
+export type SdeConfig = z.output<typeof sdeConfigSchema>;
+export type ModelConfig = z.output<typeof modelConfigSchema>;
+export type OnnxModelConfig = z.output<typeof onnxModelSchema>;
+export type SolverConfig = z.output<typeof solverConfigSchema>;
+export type ReferenceConfig = z.output<typeof referenceConfigSchema>;
+
+/**
+ * Fields that hold file paths: each is resolved against the folder of the file that sets it
+ * (or the working directory for --set), before files are merged.
+ */
+export const PATH_FIELDS: readonly (readonly string[])[] = [
+  ['model', 'path'],
+  ['model', 'card'],
+  ['sampling', 'xT'],
+  ['output', 'dir'],
+  ['reference', 'path'],
+];
+
+/** Whether a raw `reference` string is a path rather than a keyword. */
+export function referenceIsPath(v: unknown): v is string {
+  return typeof v === 'string' && !(REFERENCE_SOURCES as readonly string[]).includes(v);
+}
