@@ -43,6 +43,8 @@ export interface Manifest {
   /** Sampling time (solver and model), and the whole run including loading and metrics. */
   wallTimeMs: number;
   totalTimeMs: number;
+  /** What the solver flagged without failing (also printed on stderr). */
+  warnings: string[];
   reference: { source: string; from?: string; n?: number; path?: string };
   metrics: Metrics;
   files: { samples: string; preview?: string; manifest: string };
@@ -179,6 +181,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions =
         }),
       );
     }
+    for (const warning of result.warnings) opts.log?.(`warning: ${warning}`);
     const cpus = os.cpus();
     const resolvedSettings = result.settings as Record<string, unknown>;
     const manifest: Manifest = {
@@ -210,6 +213,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions =
       evaluations: result.evaluations,
       wallTimeMs: result.wallTimeMs,
       totalTimeMs: 0,
+      warnings: result.warnings,
       reference: describeReference(built.reference, reference, sampleShape),
       metrics,
       files: { samples: 'samples.npy', preview, manifest: 'manifest.json' },

@@ -18,6 +18,13 @@ const settings = commonSettingsSchema
   .strict();
 
 /**
+ * Below this many dimensions per-sample Langevin norms are too noisy to set a step size (measured
+ * on Gaussian data at snr 0.16: std off by 240% at d = 2, 60% at d = 8, 20% at d = 32, 11% at
+ * d = 128, against 4–9% with batch norms).
+ */
+const LOW_DIMENSION = 64;
+
+/**
  * Predictor–corrector sampling (Song et al. 2021, Alg. 1–3): at each grid time t_i, the
  * corrector's Langevin steps at t_i, then the predictor from t_i to t_{i+1}.
  * Evaluations per step: (predictor ≠ none) + correctorSteps (for a corrector ≠ none).
@@ -30,6 +37,13 @@ export const predictorCorrector: SolverDefinition<z.infer<typeof settings>> = {
   async run(ctx, st) {
     if (st.predictor === 'none' && (st.corrector === 'none' || st.correctorSteps === 0)) {
       throw new ParameterError("pc: predictor 'none' needs a corrector with correctorSteps >= 1");
+    }
+    if (st.corrector === 'langevin' && st.norm === 'sample' && ctx.dim < LOW_DIMENSION) {
+      ctx.warn(
+        `pc: Langevin step sizes from per-sample norms are heavy-tailed in ${ctx.dim} dimensions ` +
+          `(step ∝ 1/‖s‖², and ‖s‖ does not concentrate), which spreads samples out; ` +
+          `use norm: batch or corrector: ald for low-dimensional data`,
+      );
     }
     const len = ctx.x.length;
     const scratch: Scratch = { score: new Float64Array(len), z: new Float64Array(len), t: new Float64Array(ctx.n) };

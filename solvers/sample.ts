@@ -49,6 +49,8 @@ export interface SampleResult {
   calls: number;
   evaluations: number;
   wallTimeMs: number;
+  /** What the solver flagged without failing (each distinct message once). */
+  warnings: string[];
 }
 
 /**
@@ -75,6 +77,7 @@ export async function sample(req: SampleRequest): Promise<SampleResult> {
   const counter = new CountingScoreModel(req.model);
   const out = new Float64Array(req.n * dim);
   const root = new NoiseSource(seed);
+  const warnings = new Set<string>();
 
   for (let start = 0; start < req.n; start += batchSize) {
     const n = Math.min(batchSize, req.n - start);
@@ -94,6 +97,7 @@ export async function sample(req: SampleRequest): Promise<SampleResult> {
         dim,
         grid,
         noise,
+        warn: (message: string) => warnings.add(message),
         stepDone(step: number, t: number) {
           if (firstNonFinite(x) >= 0) throw new NonFiniteError(solver.name, step, t, 'x');
           current = step + 1;
@@ -116,6 +120,7 @@ export async function sample(req: SampleRequest): Promise<SampleResult> {
     calls: counter.calls,
     evaluations: counter.evaluations,
     wallTimeMs: performance.now() - started,
+    warnings: [...warnings],
   };
 }
 

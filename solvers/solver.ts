@@ -24,6 +24,8 @@ export interface SolverContext {
    * of [eps, T] covered, which adaptive solvers know even when their step count is unknown.
    */
   stepDone(step: number, t: number): void;
+  /** Something the user should know that is not an error (collected in SampleResult.warnings). */
+  warn(message: string): void;
 }
 
 export type SolverFamily = 'sde' | 'pc' | 'ode';

@@ -163,6 +163,7 @@ describe('ode_rk45 evaluations', () => {
         dim: 2,
         grid: new Float64Array([1, 0.5, 1e-5]),
         noise: new NoiseSource(0),
+        warn: () => {},
         stepDone: (_step, t) => reached.push(t),
       },
       resolveSettings(odeRk45, {}),
