@@ -1,4 +1,4 @@
-import type { BenchResult } from './index';
+import type { BenchResult } from './main';
 
 const f = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : String(x));
 const e = (x: number) => x.toExponential(2);

@@ -1,0 +1,34 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { runBench } from '../bench';
+
+// The benchmark's plumbing on a tiny setting: it runs, and writes JSON and markdown with every
+// section filled. No timing is asserted (timings belong to `npm run bench`, not to tests).
+test('npm run bench --quick writes its JSON and markdown report', async () => {
+  const out = mkdtempSync(path.join(tmpdir(), 'score-sde-bench-'));
+  const write = process.stdout.write;
+  process.stdout.write = (() => true) as typeof process.stdout.write;
+  const stderr = process.stderr.write;
+  process.stderr.write = (() => true) as typeof process.stderr.write;
+  try {
+    await runBench({ quick: true, threads: 1, reps: 1, out, only: ['overhead', 'torch', 'accuracy'] });
+  } finally {
+    process.stdout.write = write;
+    process.stderr.write = stderr;
+  }
+  const json = JSON.parse(readFileSync(path.join(out, 'bench.json'), 'utf8'));
+  expect(json.machine.cores).toBeGreaterThan(0);
+  expect(json.overhead).toHaveLength(4);
+  for (const row of json.overhead) expect(row.ratio).toBeGreaterThan(0);
+  expect(json.accuracy.ode.length).toBeGreaterThan(0);
+  expect(json.accuracy.sde.length).toBeGreaterThan(0);
+  // Torch is optional: either a row per solver, or a message saying why it was skipped.
+  if (json.torch.available) {
+    expect(json.torch.rows).toHaveLength(3);
+    expect(json.torch.probeMaxDiff).toBeLessThan(1e-4);
+  } else expect(json.torch.message).toMatch(/skipped/);
+  const md = readFileSync(path.join(out, 'bench.md'), 'utf8');
+  expect(md).toMatch(/## Overhead/);
+  expect(md).toMatch(/## Accuracy per NFE/);
+});
