@@ -22,21 +22,31 @@ export function toScore(
 ): void {
   const n = t.length;
   const dim = x.length / n;
+  if (param === 'score') {
+    for (let j = 0; j < x.length; j++) out[j] = y[j];
+    return;
+  }
+  if (param !== 'eps' && param !== 'x0') {
+    throw new ParameterError(`unknown parameterization '${String(param)}': expected score, eps or x0`);
+  }
+  // Fixed-grid solvers pass one t for the whole batch: compute the kernel once per run of equal t.
+  let lastT = NaN;
+  let a = 0;
+  let c = 0;
   for (let i = 0; i < n; i++) {
+    if (t[i] !== lastT) {
+      lastT = t[i];
+      const s = sde.std(lastT);
+      if (param === 'eps') c = -1 / s;
+      else {
+        a = sde.meanCoef(lastT);
+        c = 1 / (s * s);
+      }
+    }
     const start = i * dim;
     const end = start + dim;
-    if (param === 'score') {
-      for (let j = start; j < end; j++) out[j] = y[j];
-    } else if (param === 'eps') {
-      const c = -1 / sde.std(t[i]);
-      for (let j = start; j < end; j++) out[j] = c * y[j];
-    } else if (param === 'x0') {
-      const a = sde.meanCoef(t[i]);
-      const inv = 1 / sde.std(t[i]) ** 2;
-      for (let j = start; j < end; j++) out[j] = (a * y[j] - x[j]) * inv;
-    } else {
-      throw new ParameterError(`unknown parameterization '${String(param)}': expected score, eps or x0`);
-    }
+    if (param === 'eps') for (let j = start; j < end; j++) out[j] = c * y[j];
+    else for (let j = start; j < end; j++) out[j] = (a * y[j] - x[j]) * c;
   }
 }
 

@@ -34,10 +34,17 @@ class LinearDriftReverse implements ReverseProcess {
     await this.model.score(x, t, out);
     const n = t.length;
     const dim = x.length / n;
+    // Coefficients once per run of equal t (fixed-grid solvers pass one t for the batch).
+    let lastT = NaN;
+    let a = 0;
+    let c = 0;
     for (let i = 0; i < n; i++) {
-      const a = this.sde.driftCoef(t[i]);
-      const g = this.sde.diffusion(t[i]);
-      const c = -this.lambda * g * g;
+      if (t[i] !== lastT) {
+        lastT = t[i];
+        a = this.sde.driftCoef(lastT);
+        const g = this.sde.diffusion(lastT);
+        c = -this.lambda * g * g;
+      }
       for (let j = i * dim, end = j + dim; j < end; j++) out[j] = a * x[j] + c * out[j];
     }
   }

@@ -14,20 +14,18 @@ const W0 = 0x9e3779b9;
 const W1 = 0xbb67ae85;
 
 const INV_2_16 = 1 / 65536;
-
-/** High 32 bits of a 32×32-bit product, exact in doubles by splitting b in 16-bit halves. */
-function mulhi(a: number, b: number): number {
-  const p1 = a * (b & 0xffff);
-  const p2 = a * (b >>> 16);
-  return floor((p2 + floor(p1 * INV_2_16)) * INV_2_16) >>> 0;
-}
+const M0_LO = M0 & 0xffff;
+const M0_HI = M0 >>> 16;
+const M1_LO = M1 & 0xffff;
+const M1_HI = M1 >>> 16;
 
 /** Philox4x32-10 on counter (c0..c3) with key (k0, k1); writes four uint32 into out. */
 export function philox4x32(c0: number, c1: number, c2: number, c3: number, k0: number, k1: number, out: Uint32Array): void {
   for (let r = 0; r < 10; r++) {
-    const hi0 = mulhi(M0, c0);
+    // High 32 bits of M·c exactly in doubles: M split in 16-bit halves, every partial < 2^53.
+    const hi0 = floor((c0 * M0_HI + floor(c0 * M0_LO * INV_2_16)) * INV_2_16) >>> 0;
     const lo0 = imul(M0, c0) >>> 0;
-    const hi1 = mulhi(M1, c2);
+    const hi1 = floor((c2 * M1_HI + floor(c2 * M1_LO * INV_2_16)) * INV_2_16) >>> 0;
     const lo1 = imul(M1, c2) >>> 0;
     const n0 = (hi1 ^ c1 ^ k0) >>> 0;
     const n2 = (hi0 ^ c3 ^ k1) >>> 0;
@@ -122,7 +120,8 @@ export class NoiseSource {
   uniform(out: Float64Array, step: number, stream: number): void {
     const b = this.block;
     for (let r = 0; r < out.length; r++) {
-      philox4x32(0x7fffffff, (this.offset + r) >>> 0, step >>> 0, (stream | 0x8000) >>> 0, this.k0, this.k1, b);
+      const sample = this.offset + r;
+      philox4x32(sample >>> 0, floor(sample / 4294967296) >>> 0, step >>> 0, (stream | 0x8000) >>> 0, this.k0, this.k1, b);
       out[r] = b[0] * INV_2_32;
     }
   }

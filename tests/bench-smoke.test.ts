@@ -19,7 +19,7 @@ test('npm run bench --quick writes its JSON and markdown report', async () => {
   }
   const json = JSON.parse(readFileSync(path.join(out, 'bench.json'), 'utf8'));
   expect(json.machine.cores).toBeGreaterThan(0);
-  expect(json.overhead).toHaveLength(4);
+  expect(json.overhead).toHaveLength(5);
   for (const row of json.overhead) expect(row.ratio).toBeGreaterThan(0);
   expect(json.accuracy.ode.length).toBeGreaterThan(0);
   expect(json.accuracy.sde.length).toBeGreaterThan(0);
