@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { PNG } from 'pngjs';
 import { loadOnnxScoreModel } from '../models/onnx';
-import { Io, main } from '../cli/main';
+import { cli as runCli } from './support/cli';
 import type { Manifest } from '../cli/experiment';
 import { slicedWasserstein } from '../cli/metrics';
 import { npyToFloat64, readNpy } from '../cli/npy';
@@ -27,13 +27,8 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-async function cli(args: string[], cwd = tmp): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io: Io = { stdout: (s) => void (stdout += s), stderr: (s) => void (stderr += s), stderrIsTTY: false, cwd };
-  const code = await main(args, io);
-  return { code, stdout, stderr };
-}
+/** The CLI in-process, run in this file's temporary folder by default. */
+const cli = (args: string[], cwd = tmp) => runCli(args, cwd);
 
 (haveToy ? describe : describe.skip)('toy2d network', () => {
   test('loads through models/onnx', async () => {

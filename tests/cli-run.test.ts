@@ -4,7 +4,7 @@ import * as path from 'path';
 import { PNG } from 'pngjs';
 import { ZodError, z } from 'zod';
 import { ConfigError } from '../configs/errors';
-import { Io, main } from '../cli/main';
+import { cli as runCli } from './support/cli';
 import { EXIT_FAILURE, EXIT_USAGE, UsageError, exitCodeFor } from '../cli/exit-codes';
 import type { Manifest } from '../cli/experiment';
 import { slicedWasserstein } from '../cli/metrics';
@@ -22,14 +22,8 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-/** Runs the CLI in-process; returns the exit status and what it printed. */
-async function cli(args: string[], cwd = tmp): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io: Io = { stdout: (s) => void (stdout += s), stderr: (s) => void (stderr += s), stderrIsTTY: false, cwd };
-  const code = await main(args, io);
-  return { code, stdout, stderr };
-}
+/** The CLI in-process, run in this file's temporary folder by default. */
+const cli = (args: string[], cwd = tmp) => runCli(args, cwd);
 
 function write(name: string, text: string): string {
   const file = path.join(tmp, name);

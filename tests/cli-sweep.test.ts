@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Io, main } from '../cli/main';
+import { cli as runCli } from './support/cli';
 import { readNpy } from '../cli/npy';
 import { cellIds, loadSweep } from '../configs/sweep';
 import { ConfigError } from '../configs/errors';
@@ -14,13 +14,8 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-async function cli(args: string[], cwd = tmp): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io: Io = { stdout: (s) => void (stdout += s), stderr: (s) => void (stderr += s), stderrIsTTY: false, cwd };
-  const code = await main(args, io);
-  return { code, stdout, stderr };
-}
+/** The CLI in-process, run in this file's temporary folder by default. */
+const cli = (args: string[], cwd = tmp) => runCli(args, cwd);
 
 const BASE = `# a small exact mixture: each cell runs in milliseconds
 name: tiny

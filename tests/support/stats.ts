@@ -8,6 +8,7 @@
  *   (co)variance sqrt(Var[(x_j − μ_j)(x_k − μ_k)] / n)   (= var·sqrt(2/n) for Gaussian data)
  * so a check "within k standard errors" holds for any distribution with finite fourth moments.
  */
+import { slicedWasserstein as librarySlicedWasserstein } from '../../cli/metrics';
 import { NoiseSource } from '../../solvers/noise';
 
 // Module-level aliases: inside jest's vm context every global lookup is ~50x slower.
@@ -119,23 +120,10 @@ export function correlation(a: ArrayLike<number>, b: ArrayLike<number>): number 
   return sab / sqrt(saa * sbb);
 }
 
-/** Unit directions in R^dim, seeded (normalized N(0, I) draws), n rows of dim. */
-export function randomDirections(count: number, dim: number, seed: number): Float64Array {
-  const dirs = new Float64Array(count * dim);
-  new NoiseSource(seed).normal(dirs, dim, 0, 0);
-  for (let i = 0; i < count; i++) {
-    let s = 0;
-    for (let j = 0; j < dim; j++) s += dirs[i * dim + j] ** 2;
-    const inv = 1 / sqrt(s);
-    for (let j = 0; j < dim; j++) dirs[i * dim + j] *= inv;
-  }
-  return dirs;
-}
-
 /**
- * Sliced 2-Wasserstein distance between two equally sized point sets (n rows of dim):
- * sqrt of the mean over `directions` seeded random unit directions θ of W2²(θ·a, θ·b), the
- * 1-D W2² being the mean squared difference of the sorted projections.
+ * Sliced 2-Wasserstein distance between two equally sized point sets (n rows of dim), over
+ * `directions` seeded random unit directions: the library's metric (cli/metrics.ts), so the
+ * tests and `score-sde run` report the same distance.
  */
 export function slicedWasserstein(
   a: ArrayLike<number>,
@@ -144,31 +132,8 @@ export function slicedWasserstein(
   directions = 128,
   seed = 20240607,
 ): number {
-  const n = a.length / dim;
   if (b.length !== a.length) throw new Error(`slicedWasserstein: sets differ in size (${a.length} vs ${b.length})`);
-  const dirs = randomDirections(directions, dim, seed);
-  const pa = new Float64Array(n);
-  const pb = new Float64Array(n);
-  let total = 0;
-  for (let d = 0; d < directions; d++) {
-    const off = d * dim;
-    for (let i = 0; i < n; i++) {
-      let sa = 0;
-      let sb = 0;
-      for (let j = 0; j < dim; j++) {
-        sa += a[i * dim + j] * dirs[off + j];
-        sb += b[i * dim + j] * dirs[off + j];
-      }
-      pa[i] = sa;
-      pb[i] = sb;
-    }
-    pa.sort();
-    pb.sort();
-    let w = 0;
-    for (let i = 0; i < n; i++) w += (pa[i] - pb[i]) ** 2;
-    total += w / n;
-  }
-  return sqrt(total / directions);
+  return librarySlicedWasserstein(a, b, dim, { projections: directions, seed });
 }
 
 /** Index of the nearest of K means (K × dim) for each row, as counts per component. */
