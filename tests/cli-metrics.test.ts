@@ -60,7 +60,9 @@ describe('sliced Wasserstein', () => {
     const gauss = normals(1000, 2, 4, [0, 0], 1).map((v, i) => (i % 2 === 0 ? v * Math.sqrt(9.25) : v * 0.5));
     const same = slicedWasserstein(a, b, 2);
     const diff = slicedWasserstein(a, gauss, 2);
-    expect(same).toBeLessThan(0.3);
+    // Two sets of 1 000 differ in their component counts by ~√1000 ≈ 32 (3% of the mass, sitting
+    // 6 apart), which alone gives SW ≈ 0.3–0.5; a unimodal Gaussian is several times further.
+    expect(same).toBeLessThan(0.6);
     expect(diff).toBeGreaterThan(3 * same);
   });
 });
