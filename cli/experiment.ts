@@ -142,7 +142,6 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions =
     const reference = loadReference(built.reference, sampleShape, sources);
 
     const { name: solverName, ...settings } = config.solver;
-    const batch = Math.min(config.sampling.batchSize ?? n, n);
     log(`sampling ${n} × [${sampleShape.join(', ')}] with ${solverName} on ${built.sdeSpec.kind.toUpperCase()} (${built.executionProvider})`);
     const result = await sample({
       sde: built.sde,

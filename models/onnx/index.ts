@@ -1,4 +1,8 @@
 export * from './onnx-score-model';
+export * from './load';
+export { checkCard } from './card-io';
+export { ModelCardMismatchError, ModelFileError } from './errors';
+export { availableExecutionProviders } from './execution-provider';
 export * from './time-convention';
 export * from './float16';
 export { CARD_METADATA_KEY, readOnnxTopLevel } from './onnx-file';
