@@ -170,7 +170,7 @@ async function runInProcess(cells: SweepCell[], cellsDir: string, configFile: st
 
 /**
  * How to start a worker: dist/cli/worker.js when running compiled; from TypeScript sources (tests,
- * ts-node style use) a small bootstrap that compiles .ts with @swc/core (a dev dependency).
+ * ts-node style use) a small bootstrap that transpiles .ts with TypeScript (a dev dependency).
  */
 function spawnWorker(): Worker {
   const js = path.join(__dirname, 'worker.js');
@@ -178,11 +178,11 @@ function spawnWorker(): Worker {
   const entry = path.join(__dirname, 'worker.ts');
   const bootstrap = `
     const fs = require('fs');
-    const swc = require(${JSON.stringify(require.resolve('@swc/core'))});
+    const ts = require(${JSON.stringify(require.resolve('typescript'))});
     require.extensions['.ts'] = function (module, filename) {
       const src = fs.readFileSync(filename, 'utf8');
-      const out = swc.transformSync(src, { filename, jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } });
-      module._compile(out.code, filename);
+      const out = ts.transpileModule(src, { fileName: filename, compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, esModuleInterop: true } });
+      module._compile(out.outputText, filename);
     };
     require(${JSON.stringify(entry)});
   `;
