@@ -36,7 +36,7 @@ export function markdownReport(r: BenchResult): string {
     const a = r.accuracy;
     md += `## Accuracy per NFE (exact 3-mode mixture, VP)\n\nODE solvers: error against RK45 at rtol = atol = 1e-9 from the same x_T (${a.n} samples).\n\n`;
     md += table(['solver', 'setting', 'NFE', 'RMS error', 'max error'], a.ode.map((o) => [o.solver, o.setting, f(o.nfe, 1), e(o.rmsError), e(o.maxError)]));
-    md += `\nStochastic solvers: sliced Wasserstein to exact samples; noise floor (two exact sets) = ${f(a.swNoiseFloor, 4)}.\n\n`;
+    md += `\nStochastic solvers: sliced Wasserstein to exact samples, mean over 3 seeds; noise floor (exact against exact) = ${f(a.swNoiseFloor, 4)}.\n\n`;
     md += table(['solver', 'setting', 'NFE', 'sliced W2'], a.sde.map((s) => [s.solver, s.setting, f(s.nfe, 0), f(s.slicedWasserstein, 4)]));
   }
   return md;
