@@ -42,6 +42,8 @@ export interface OverheadRow {
   samplerMs: number;
   /** samplerMs / (nfe × rawRunMs): 1.00 means the framework adds nothing. */
   ratio: number;
+  /** samplerMs / time spent inside the run's own session.run calls: the JS share, measured in-run. */
+  inRunRatio: number;
   executionProvider: string;
 }
 
@@ -60,13 +62,16 @@ export async function measureOverhead(c: OverheadCase, reps: number, opts: { thr
     for (const s of OVERHEAD_SOLVERS) {
       const raw: number[] = [];
       const wall: number[] = [];
+      const inRun: number[] = [];
       let calls = 0;
       let nfe = 0;
       await sample({ sde: model.sde, model, solver: s.solver, settings: s.settings(c.nfe), n: c.batch, seed: 1 }); // warm-up
       for (let r = 0; r < reps; r++) {
         raw.push(median(await timeRuns(() => model.runRaw(x, t, c.batch), 20, 2)));
+        model.sessionRunMs = 0;
         const res = await sample({ sde: model.sde, model, solver: s.solver, settings: s.settings(c.nfe), n: c.batch, seed: 1 + r });
         wall.push(res.wallTimeMs);
+        inRun.push(res.wallTimeMs / model.sessionRunMs);
         calls = res.calls;
         nfe = res.nfe;
       }
@@ -81,6 +86,7 @@ export async function measureOverhead(c: OverheadCase, reps: number, opts: { thr
         rawRunMs,
         samplerMs,
         ratio: samplerMs / (nfe * rawRunMs),
+        inRunRatio: median(inRun),
         executionProvider: model.executionProvider,
       });
     }

@@ -14,9 +14,10 @@ export function markdownReport(r: BenchResult): string {
   let md = `# score-sde benchmark\n\n${m.date} · ${m.cores} cores (${m.cpu}) · Node ${m.node} · onnxruntime ${m.onnxruntime} · ${m.threads} threads · median of ${m.reps}${m.quick ? ' · QUICK (smoke settings, numbers not meaningful)' : ''}\n\n`;
   if (r.overhead.length) {
     md += '## Overhead: sampler wall time / (NFE × bare session.run of the batch)\n\n';
+    md += 'ratio: against a bare session.run on prepared tensors, timed between sampler runs. in-run ratio: against the time the run itself spent inside session.run (the rest is JavaScript: conversions, solver arithmetic, noise).\n\n';
     md += table(
-      ['model', 'batch', 'solver', 'NFE', 'calls', 'bare run ms', 'sampler ms', 'ratio'],
-      r.overhead.map((o) => [o.model, o.batch, o.solver, f(o.nfe, 1), o.calls, f(o.rawRunMs, 3), f(o.samplerMs, 1), f(o.ratio, 3)]),
+      ['model', 'batch', 'solver', 'NFE', 'calls', 'bare run ms', 'sampler ms', 'ratio', 'in-run ratio'],
+      r.overhead.map((o) => [o.model, o.batch, o.solver, f(o.nfe, 1), o.calls, f(o.rawRunMs, 3), f(o.samplerMs, 1), f(o.ratio, 3), f(o.inRunRatio, 3)]),
     );
     md += '\n';
   }

@@ -28,8 +28,15 @@ from sde_common import SDE  # noqa: E402
 
 
 def build_network(model_path):
-    card = json.load(open(model_path[: -len(".onnx")] + ".card.json"))
-    weights = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in onnx.load(model_path).graph.initializer}
+    """The torch module of a shipped model with its weights: from <model>.pt (a state_dict, shipped
+    where the ONNX export renames parameters, as GroupNorm's) or else from the ONNX initializers,
+    whose names are the state_dict's."""
+    stem = model_path[: -len(".onnx")]
+    card = json.load(open(stem + ".card.json"))
+    if os.path.exists(stem + ".pt"):
+        weights = torch.load(stem + ".pt")
+    else:
+        weights = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in onnx.load(model_path).graph.initializer}
     if card["sampleShape"] == [2]:
         from toy2d import MLP
 

@@ -48,6 +48,9 @@ export class OnnxScoreModel implements ScoreModel {
   private readonly chunks = new Map<number, ChunkBuffers>();
   private tail: Promise<void> = Promise.resolve();
   private disposed = false;
+  /** Milliseconds spent inside session.run by score(), and its calls: what the network cost. */
+  sessionRunMs = 0;
+  sessionRuns = 0;
 
   /** Use loadOnnxScoreModel. */
   constructor(
@@ -146,8 +149,11 @@ export class OnnxScoreModel implements ScoreModel {
   }
 
   private async run(c: ChunkBuffers, rows: number): Promise<void> {
+    const started = performance.now();
     try {
       await this.session.run(c.feeds, c.fetches);
+      this.sessionRunMs += performance.now() - started;
+      this.sessionRuns++;
     } catch (e) {
       throw new ModelFileError(
         this.path,
