@@ -43,7 +43,8 @@ export async function inspectModel(file: string): Promise<InspectReport> {
   try {
     session = await ort.InferenceSession.create(abs, { executionProviders: ['cpu'], logSeverityLevel: 3 });
   } catch (err) {
-    throw new Error(`${file}: onnxruntime cannot load it: ${(err as Error).message.split('\n')[0]}`);
+    // A file onnxruntime cannot parse is bad input (exit 2), not a failed run.
+    throw new UsageError(`${file}: not a loadable ONNX model (onnxruntime: ${(err as Error).message.split('\n')[0]})`);
   }
   const report: InspectReport = {
     path: abs,
