@@ -18,6 +18,14 @@ export const TIME_CONVENTIONS = ['t', 't999', 'sigma', 'timestep', 'edm_c_noise'
  */
 export type TimeConvention = (typeof TIME_CONVENTIONS)[number];
 
+/** What VP and sub-VP cards share: the β schedule. */
+const vpFamilyFields = {
+  schedule: z.enum(['linear', 'cosine']).default('linear'),
+  betaMin: z.number().positive().default(0.1),
+  betaMax: z.number().positive().default(20),
+  T: z.number().positive().default(1),
+};
+
 export const sdeCardSchema = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('ve'),
@@ -25,20 +33,8 @@ export const sdeCardSchema = z.discriminatedUnion('kind', [
     sigmaMax: z.number().positive().default(50),
     T: z.number().positive().default(1),
   }).strict(),
-  z.object({
-    kind: z.literal('vp'),
-    schedule: z.enum(['linear', 'cosine']).default('linear'),
-    betaMin: z.number().positive().default(0.1),
-    betaMax: z.number().positive().default(20),
-    T: z.number().positive().default(1),
-  }).strict(),
-  z.object({
-    kind: z.literal('subvp'),
-    schedule: z.enum(['linear', 'cosine']).default('linear'),
-    betaMin: z.number().positive().default(0.1),
-    betaMax: z.number().positive().default(20),
-    T: z.number().positive().default(1),
-  }).strict(),
+  z.object({ kind: z.literal('vp'), ...vpFamilyFields }).strict(),
+  z.object({ kind: z.literal('subvp'), ...vpFamilyFields }).strict(),
 ]);
 
 export const modelCardSchema = z.object({
