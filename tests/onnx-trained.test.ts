@@ -102,11 +102,12 @@ describe('shipped Fashion-MNIST U-Nets', () => {
       const stats = pixelStats(x);
       const hist = pixelHistogramDistance(x, refAll, [-1, 1], 32);
       console.log(`unet-${kind}: pixel mean ${stats.mean.toFixed(3)} std ${stats.std.toFixed(3)} (data ${data.mean.toFixed(3)} / ${data.std.toFixed(3)}); histogram distance ${hist.toFixed(3)}`);
-      // Fashion-MNIST in [-1, 1] has pixel mean ≈ −0.43 and std ≈ 0.71: mostly black background.
-      // 16 samples of 100-step EM: allow 0.15 on the mean and std, 0.3 on the histogram distance.
-      expect(Math.abs(stats.mean - data.mean)).toBeLessThan(0.15);
-      expect(Math.abs(stats.std - data.std)).toBeLessThan(0.15);
-      expect(hist).toBeLessThan(0.3);
+      // Fashion-MNIST in [-1, 1] has pixel mean ≈ −0.42 and std ≈ 0.71: mostly black background.
+      // Measured with 16 samples of 100-step EM: |Δmean| ≤ 0.02, |Δstd| ≤ 0.02, histogram distance
+      // ≈ 0.10 for both models; an early 1-epoch VE model gave std 10.4 and distance 0.39.
+      expect(Math.abs(stats.mean - data.mean)).toBeLessThan(0.08);
+      expect(Math.abs(stats.std - data.std)).toBeLessThan(0.1);
+      expect(hist).toBeLessThan(0.2);
     } finally {
       await model.dispose();
     }
