@@ -1,7 +1,7 @@
 import { VPSDE } from '../sdes';
 import { GaussianMixture, GaussianMixtureScore } from '../models/gaussian-mixture';
 import { sample } from '../solvers/sample';
-import { slicedWasserstein } from '../cli/metrics';
+import { slicedWasserstein } from '../metrics';
 
 /** The exact 2-D mixture every accuracy row is measured on (well-separated, unequal weights). */
 export const BENCH_MIXTURE = { means: [[-4, 0], [4, 0], [0, 4]], stds: [0.3, 0.3, 0.3], weights: [0.5, 0.3, 0.2] };

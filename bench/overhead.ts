@@ -1,5 +1,5 @@
 import { loadOnnxScoreModel, OnnxScoreModel } from '../models/onnx';
-import { NoiseSource, Stream } from '../solvers/noise';
+import { NoiseSource, Stream } from '../core/noise';
 import { sample } from '../solvers/sample';
 import * as path from 'node:path';
 import { median, timeRuns } from './timing';

@@ -1,6 +1,6 @@
 import { ZodError } from 'zod';
 import { ConfigError } from '../configs/errors';
-import { ParameterError } from '../sdes/errors';
+import { ParameterError } from '../core/errors';
 
 /** Exit statuses of the CLI. */
 export const EXIT_OK = 0;

@@ -2,16 +2,17 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { GaussianMixture } from '../models/gaussian-mixture';
-import { sampleSize } from '../models/score';
+import { sampleSize } from '../core/score';
 import { SampleProgress, sample } from '../solvers/sample';
 import { ConfigError } from '../configs/errors';
 import { Source, locate } from '../configs/load';
 import { BuiltModel, ModelCache, buildModel } from '../configs/model-loader';
 import { ReferencePlan, checkExperiment, checkXT } from '../configs/resolve';
 import { ExperimentConfig } from '../configs/schema';
-import { packageJson, writeFileAtomic, writeJsonAtomic } from './fsutil';
-import { Metrics, computeMetrics } from './metrics';
-import { npyToFloat64, readNpy, writeNpy } from './npy';
+import { packageJson } from './fsutil';
+import { writeFileAtomic, writeJsonAtomic } from '../core/files';
+import { Metrics, computeMetrics } from '../metrics';
+import { npyToFloat64, readNpy, writeNpy } from '../core/npy';
 import { previewPng } from './preview';
 
 /**

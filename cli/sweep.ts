@@ -4,7 +4,8 @@ import { Worker } from 'worker_threads';
 import { ModelCache } from '../configs/model-loader';
 import { BUDGET_AXES, LoadedSweep, SweepCell } from '../configs/sweep';
 import { MANIFEST_FORMAT, Manifest, runExperiment, safeName } from './experiment';
-import { packageJson, writeFileAtomic, writeJsonAtomic } from './fsutil';
+import { packageJson } from './fsutil';
+import { writeFileAtomic, writeJsonAtomic } from '../core/files';
 import { Series, lineChartSvg, svgToPng } from './plot';
 import type { WorkerReply, WorkerRequest } from './worker';
 

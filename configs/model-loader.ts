@@ -2,7 +2,7 @@ import * as path from 'path';
 import type { OnnxScoreModel } from '../models/onnx';
 import { ModelCard } from '../models/card';
 import { GaussianMixtureScore } from '../models/gaussian-mixture';
-import { ScoreModel } from '../models/score';
+import { ScoreModel } from '../core/score';
 import { SDE } from '../sdes/sde';
 import { SdeSpec, makeSDE } from '../sdes/make';
 import { Source } from './load';

@@ -3,7 +3,7 @@ import * as path from 'path';
 import { ModelCard, modelCardSchema } from '../models/card';
 import { GaussianMixtureSpec } from '../models/gaussian-mixture';
 import { SdeSpec, makeSDE } from '../sdes/make';
-import { decodeNpy } from '../cli/npy';
+import { decodeNpy } from '../core/npy';
 import { ConfigError, ConfigIssue } from './errors';
 import { PathKey, Source, locate } from './load';
 import { ExperimentConfig, ModelConfig, SdeConfig } from './schema';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { TIME_CONVENTIONS } from '../models/card';
 import { SOLVERS } from '../solvers/registry';
-import { PARAMETERIZATIONS } from '../models/parameterization';
+import { PARAMETERIZATIONS } from '../sdes/parameterization';
 
 /**
  * The experiment config: one YAML (or JSON) file that says which SDE, which score model, which

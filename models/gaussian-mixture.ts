@@ -1,7 +1,7 @@
 import { SDE } from '../sdes/sde';
-import { ParameterError } from '../sdes/errors';
-import { NoiseSource, Stream } from '../solvers/noise';
-import { ScoreModel } from './score';
+import { ParameterError } from '../core/errors';
+import { NoiseSource, Stream } from '../core/noise';
+import { ScoreModel } from '../core/score';
 
 // Module-level aliases: inside vm contexts (jest) every global lookup is ~50x slower.
 const { exp, log } = Math;

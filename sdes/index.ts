@@ -4,5 +4,5 @@ export * from './vp';
 export * from './schedules';
 export * from './reverse';
 export * from './kernel';
-export * from './errors';
 export * from './make';
+export * from './parameterization';

@@ -1,7 +1,7 @@
 import { SDE } from './sde';
 import { VESDE, VeOptions } from './ve';
 import { SubVPSDE, VPSDE, VpOptions } from './vp';
-import { ParameterError } from './errors';
+import { ParameterError } from '../core/errors';
 
 export type SdeSpec =
   | ({ kind: 've' } & VeOptions)

@@ -1,5 +1,5 @@
 import { AffineStep, SDE } from './sde';
-import type { ScoreModel } from '../models/score';
+import type { ScoreModel } from '../core/score';
 
 /**
  * The reverse-time process of any SDE given a score model, written once here instead of per SDE:

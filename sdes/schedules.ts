@@ -1,4 +1,4 @@
-import { ParameterError, requirePositive } from './errors';
+import { ParameterError, requirePositive } from '../core/errors';
 
 // Module-level aliases: inside vm contexts (jest) every global lookup is ~50x slower.
 const { acos, cos, log, sqrt, tan, PI } = Math;

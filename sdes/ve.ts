@@ -1,5 +1,5 @@
 import { AffineStep, SDE } from './sde';
-import { ParameterError, requireInteger, requirePositive } from './errors';
+import { ParameterError, requireInteger, requirePositive } from '../core/errors';
 
 // Module-level aliases: inside vm contexts (jest) every global lookup is ~50x slower.
 const { exp, log, sqrt } = Math;

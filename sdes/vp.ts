@@ -1,6 +1,6 @@
 import { AffineStep, SDE, eulerDiscretization } from './sde';
 import { BetaSchedule, CosineBetaSchedule, LinearBetaSchedule } from './schedules';
-import { ParameterError, requireInteger, requirePositive } from './errors';
+import { ParameterError, requireInteger, requirePositive } from '../core/errors';
 
 // Module-level aliases: inside vm contexts (jest) every global lookup is ~50x slower.
 const { exp, expm1, sqrt } = Math;

@@ -1,5 +1,5 @@
-import { ParameterError } from '../sdes/errors';
-import { Stream } from './noise';
+import { ParameterError } from '../core/errors';
+import { Stream } from '../core/noise';
 import { NormMode, SolverContext } from './solver';
 import { Scratch } from './predictors';
 

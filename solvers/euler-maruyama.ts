@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { reverseSDE } from '../sdes/reverse';
-import { Stream } from './noise';
+import { Stream } from '../core/noise';
 import { SolverDefinition, commonSettingsSchema } from './solver';
 
 // Module-level aliases: inside vm contexts (jest) every global lookup is ~50x slower.

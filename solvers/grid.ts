@@ -1,5 +1,5 @@
 import { SDE } from '../sdes/sde';
-import { ParameterError, requireInteger, requirePositive } from '../sdes/errors';
+import { ParameterError, requireInteger, requirePositive } from '../core/errors';
 
 export type GridKind = 'uniform' | 'edm';
 

@@ -1,6 +1,5 @@
 export * from './solver';
 export * from './grid';
-export * from './noise';
 export * from './registry';
 export * from './sample';
 export * from './predictors';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ParameterError } from '../sdes/errors';
+import { ParameterError } from '../core/errors';
 import { SolverDefinition, commonSettingsSchema, normSchema } from './solver';
 import { PREDICTORS, Scratch, predict } from './predictors';
 import { CORRECTORS, correct } from './correctors';

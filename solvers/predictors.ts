@@ -1,7 +1,7 @@
 import { SDE } from '../sdes/sde';
-import { ParameterError } from '../sdes/errors';
+import { ParameterError } from '../core/errors';
 import { reverseDiffusionStep } from '../sdes/reverse';
-import { Stream } from './noise';
+import { Stream } from '../core/noise';
 import { SolverContext } from './solver';
 
 // Module-level aliases: inside vm contexts (jest) every global lookup is ~50x slower.

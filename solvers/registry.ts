@@ -1,4 +1,4 @@
-import { ParameterError } from '../sdes/errors';
+import { ParameterError } from '../core/errors';
 import { CommonSettings, SolverDefinition } from './solver';
 import { eulerMaruyama } from './euler-maruyama';
 import { predictorCorrector } from './predictor-corrector';

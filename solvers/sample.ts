@@ -1,9 +1,9 @@
 import ndarray, { NdArray } from 'ndarray';
 import { SDE } from '../sdes/sde';
 import { reverseDiffusionStep } from '../sdes/reverse';
-import { ParameterError, requireInteger } from '../sdes/errors';
-import { CountingScoreModel, ScoreModel, sampleSize } from '../models/score';
-import { NoiseSource, Stream } from './noise';
+import { ParameterError, requireInteger } from '../core/errors';
+import { CountingScoreModel, ScoreModel, sampleSize } from '../core/score';
+import { NoiseSource, Stream } from '../core/noise';
 import { timeGrid } from './grid';
 import { getSolver, resolveSettings } from './registry';
 import { CommonSettings, NonFiniteError, SolverDefinition, firstNonFinite } from './solver';

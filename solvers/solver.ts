@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { SDE } from '../sdes/sde';
-import { ScoreModel } from '../models/score';
-import { NoiseSource } from './noise';
+import { ScoreModel } from '../core/score';
+import { NoiseSource } from '../core/noise';
 
 /**
  * What a solver is handed for one chunk of samples. A solver is a function over this context:

@@ -7,9 +7,9 @@ import {
   pixelStats,
   slicedWasserstein,
   wasserstein1d,
-} from '../cli/metrics';
+} from '../metrics';
 import { GaussianMixture } from '../models/gaussian-mixture';
-import { NoiseSource } from '../solvers/noise';
+import { NoiseSource } from '../core/noise';
 
 function normals(n: number, dim: number, seed: number, shift: number[] = [], scale = 1): Float64Array {
   const x = new Float64Array(n * dim);

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { PNG } from 'pngjs';
-import { NpyError, decodeNpy, encodeNpy, npyToFloat64, readNpy, writeNpy } from '../cli/npy';
+import { NpyError, decodeNpy, encodeNpy, npyToFloat64, readNpy, writeNpy } from '../core/npy';
 import { imageGridPng, scatterPng } from '../cli/preview';
 import { formatTick, lineChartSvg, svgToPng } from '../cli/plot';
 

@@ -5,8 +5,8 @@ import { PNG } from 'pngjs';
 import { loadOnnxScoreModel } from '../models/onnx';
 import { cli as runCli } from './support/cli';
 import type { Manifest } from '../cli/experiment';
-import { slicedWasserstein } from '../cli/metrics';
-import { npyToFloat64, readNpy } from '../cli/npy';
+import { slicedWasserstein } from '../metrics';
+import { npyToFloat64, readNpy } from '../core/npy';
 import { GaussianMixture } from '../models/gaussian-mixture';
 
 /**

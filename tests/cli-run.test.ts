@@ -7,10 +7,10 @@ import { ConfigError } from '../configs/errors';
 import { cli as runCli } from './support/cli';
 import { EXIT_FAILURE, EXIT_USAGE, UsageError, exitCodeFor } from '../cli/exit-codes';
 import type { Manifest } from '../cli/experiment';
-import { slicedWasserstein } from '../cli/metrics';
-import { encodeNpy, readNpy, npyToFloat64 } from '../cli/npy';
+import { slicedWasserstein } from '../metrics';
+import { encodeNpy, readNpy, npyToFloat64 } from '../core/npy';
 import { GaussianMixture } from '../models/gaussian-mixture';
-import { ParameterError } from '../sdes/errors';
+import { ParameterError } from '../core/errors';
 import { NonFiniteError, SOLVERS } from '../solvers';
 
 const ROOT = path.resolve(__dirname, '..');

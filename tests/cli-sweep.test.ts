@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { cli as runCli } from './support/cli';
-import { readNpy } from '../cli/npy';
+import { readNpy } from '../core/npy';
 import { cellIds, loadSweep } from '../configs/sweep';
 import { ConfigError } from '../configs/errors';
 
@@ -181,7 +181,7 @@ describe('score-sde sweep', () => {
   });
 
   test('a cell that fails is reported (exit 1) while the others finish; it reruns on resume', async () => {
-    const { encodeNpy } = require('../cli/npy') as typeof import('../cli/npy');
+    const { encodeNpy } = require('../core/npy') as typeof import('../core/npy');
     const good = new Float32Array(400).map((_, i) => Math.sin(i));
     const bad = good.slice();
     bad[5] = NaN;

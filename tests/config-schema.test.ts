@@ -183,7 +183,7 @@ describe('bad configs name the file, the field, the value, what is allowed, and 
   });
 
   test('an x_T file of the wrong shape is a config error at sampling.xT', () => {
-    const { encodeNpy } = require('../cli/npy') as typeof import('../cli/npy');
+    const { encodeNpy } = require('../core/npy') as typeof import('../core/npy');
     const xT = path.join(tmp, 'xT-3d.npy');
     fs.writeFileSync(xT, encodeNpy(new Float32Array(30), [10, 3]));
     const file = write('xt.yaml', `sde: {kind: vp}\n${MIXTURE}sampling:\n  n: 10\n  xT: xT-3d.npy\n`);
@@ -207,7 +207,7 @@ describe('extends and --set', () => {
   });
 
   test('paths are relative to the file that writes them', () => {
-    const { encodeNpy } = require('../cli/npy') as typeof import('../cli/npy');
+    const { encodeNpy } = require('../core/npy') as typeof import('../core/npy');
     fs.mkdirSync(path.join(tmp, 'rel', 'parent', 'data'), { recursive: true });
     fs.writeFileSync(path.join(tmp, 'rel', 'parent', 'data', 'x.npy'), encodeNpy(new Float32Array(8), [4, 2]));
     write('rel/parent/base.yaml', `sde: {kind: vp}\n${MIXTURE}sampling: {n: 4, xT: data/x.npy}\nreference: data/ref.npy\noutput: {dir: out}\n`);

@@ -1,8 +1,8 @@
 import { VPSDE, VESDE, SubVPSDE } from '../sdes';
 import { SDE } from '../sdes/sde';
 import { GaussianMixtureScore, GaussianMixtureSpec } from '../models/gaussian-mixture';
-import { ScoreModel } from '../models/score';
-import { NoiseSource, Stream } from '../solvers/noise';
+import { ScoreModel } from '../core/score';
+import { NoiseSource, Stream } from '../core/noise';
 import { resolveSettings } from '../solvers/registry';
 import { sample } from '../solvers/sample';
 import { odeRk45 } from '../solvers/ode-rk45';

@@ -8,10 +8,10 @@ import { readdirSync } from 'fs';
 import { join } from 'path';
 import { ModelCard } from '../models/card';
 import { GaussianMixtureScore } from '../models/gaussian-mixture';
-import { fromScore } from '../models/parameterization';
+import { fromScore } from '../sdes/parameterization';
 import { OnnxScoreModel, loadOnnxScoreModel, timeInputValue } from '../models/onnx';
 import { SDE } from '../sdes/sde';
-import { NoiseSource } from '../solvers/noise';
+import { NoiseSource } from '../core/noise';
 import { sample } from '../solvers/sample';
 
 const { abs, fround, log, log1p, max, round, sqrt, exp } = Math;

@@ -16,7 +16,7 @@ import {
   readOnnxTopLevel,
 } from '../models/onnx';
 import { TinyNode, TinyValue, encodeTinyModel } from '../models/onnx/onnx-file';
-import { ParameterError } from '../sdes/errors';
+import { ParameterError } from '../core/errors';
 
 const DIR = join(__dirname, '..', 'models', 'exact');
 const EPS_FILE = join(DIR, 'mixture-vp-t-eps.onnx');

@@ -1,8 +1,8 @@
 import * as path from 'node:path';
 import { loadOnnxScoreModel, OnnxScoreModel } from '../models/onnx';
 import { sample } from '../solvers/sample';
-import { npyToFloat64, readNpy } from '../cli/npy';
-import { pixelHistogramDistance, pixelStats, slicedWasserstein } from '../cli/metrics';
+import { npyToFloat64, readNpy } from '../core/npy';
+import { pixelHistogramDistance, pixelStats, slicedWasserstein } from '../metrics';
 import { GaussianMixture } from '../models/gaussian-mixture';
 import { modelCardSchema } from '../models/card';
 import { readFileSync } from 'node:fs';

@@ -1,5 +1,5 @@
 import { SDE } from '../../sdes/sde';
-import { ParameterError } from '../../sdes/errors';
+import { ParameterError } from '../../core/errors';
 import { TIME_CONVENTIONS, TimeConvention } from '../card';
 import { float16Bits } from './float16';
 

@@ -88,11 +88,16 @@ class UNet(nn.Module):
     the ONNX graph therefore still takes the raw x_t and continuous t.
     """
 
-    def __init__(self, ch=(16, 32, 64), emb=64, sde_card=None):
+    def __init__(self, ch=(16, 32, 64), emb=64, sde_card=None, n_classes=0):
         super().__init__()
         c1, c2, c3 = ch
         self.sde_card = dict(sde_card or {"kind": "vp"})
         self.temb = FourierEmbedding(dim=emb)
+        # Class-conditional: label n_classes is the null label (classifier-free guidance), its
+        # embedding learnt like the others; added to the time embedding.
+        self.n_classes = n_classes
+        if n_classes:
+            self.yemb = nn.Embedding(n_classes + 1, emb)
         self.inc = nn.Conv2d(1, c1, 3, padding=1)
         self.d1 = ResBlock(c1, c1, emb)
         self.down1 = nn.Conv2d(c1, c1, 3, stride=2, padding=1)  # 28 -> 14
@@ -113,8 +118,10 @@ class UNet(nn.Module):
         sigma = s["sigmaMin"] * torch.exp(math.log(s["sigmaMax"] / s["sigmaMin"]) * t)
         return x * torch.rsqrt(1.0 + sigma * sigma)[:, None, None, None]
 
-    def forward(self, x, t):
+    def forward(self, x, t, y=None):
         e = self.temb(t)
+        if self.n_classes:
+            e = e + self.yemb(y)
         h = self.inc(self.in_scale(x, t))
         h1 = self.d1(h, e)  # 28
         h2 = self.d2(self.down1(h1), e)  # 14
@@ -135,8 +142,23 @@ def n_params(m):
 # --------------------------------------------------------------------------------------------
 # Training
 # --------------------------------------------------------------------------------------------
-def ckpt_path(kind):
-    return os.path.join(CKPT_DIR, f"fashion-{kind}.pt")
+N_CLASSES = 10
+
+
+def ckpt_path(kind, cond=False):
+    return os.path.join(CKPT_DIR, f"fashion-{kind}{'-cond' if cond else ''}.pt")
+
+
+def model_name(kind, cond=False):
+    return f"unet-{kind}{'-cond' if cond else ''}"
+
+
+def load_idx_labels(path):
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    magic, _n = np.frombuffer(data[:8], dtype=">u4")
+    assert magic == 2049, f"bad idx magic in {path}"
+    return np.frombuffer(data[8:], dtype=np.uint8).astype(np.int64)
 
 
 def save_ckpt(path, state):
@@ -152,14 +174,16 @@ def train(args):
     os.makedirs(CKPT_DIR, exist_ok=True)
     sde = SDE(args.sde)
     data = torch.from_numpy(to_unit_range(load_idx_images(os.path.join(DATA_DIR, "train-images-idx3-ubyte.gz"))))
-    net = UNet(ch=tuple(args.ch), sde_card=sde.card)
-    ema = UNet(ch=tuple(args.ch), sde_card=sde.card)
+    labels = torch.from_numpy(load_idx_labels(os.path.join(DATA_DIR, "train-labels-idx1-ubyte.gz")))
+    n_classes = N_CLASSES if args.cond else 0
+    net = UNet(ch=tuple(args.ch), sde_card=sde.card, n_classes=n_classes)
+    ema = UNet(ch=tuple(args.ch), sde_card=sde.card, n_classes=n_classes)
     ema.load_state_dict(net.state_dict())
     for p in ema.parameters():
         p.requires_grad_(False)
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
     step, epoch, minutes_done, loss_hist = 0, 0, 0.0, []
-    path = ckpt_path(args.sde)
+    path = ckpt_path(args.sde, args.cond)
     if args.resume and os.path.exists(path):
         st = torch.load(path)
         net.load_state_dict(st["net"])
@@ -176,6 +200,7 @@ def train(args):
             "step": step, "epoch": epoch_f, "minutes": minutes_done + (time.time() - t0) / 60,
             "loss_hist": loss_hist, "rng": torch.get_rng_state(), "ch": list(args.ch),
             "sde": sde.card, "batch": args.batch, "lr": args.lr, "ema_decay": args.ema,
+            "n_classes": n_classes, "p_uncond": args.p_uncond,
         }
 
     t0 = time.time()
@@ -188,14 +213,20 @@ def train(args):
         perm = torch.randperm(n)
         nb = n // args.batch
         for b in range(nb):
-            x0 = data[perm[b * args.batch:(b + 1) * args.batch]]
+            batch_idx = perm[b * args.batch:(b + 1) * args.batch]
+            x0 = data[batch_idx]
+            y = None
+            if n_classes:
+                # Labels dropped to the null label with probability p_uncond: one network, both scores.
+                y = labels[batch_idx].clone()
+                y[torch.rand(y.shape[0]) < args.p_uncond] = n_classes
             if args.flip:
                 flip = torch.rand(x0.shape[0]) < 0.5
                 x0 = torch.where(flip[:, None, None, None], x0.flip(3), x0)
             t = sde.sample_t(x0.shape[0])
             z = torch.randn_like(x0)
             xt = to_bcast(sde.mean_coef(t), x0) * x0 + to_bcast(sde.std(t), x0) * z
-            loss = ((net(xt, t) - z) ** 2).mean()
+            loss = ((net(xt, t, y) - z) ** 2).mean()
             lr = args.lr * min(1.0, (step + 1) / args.warmup)
             for g in opt.param_groups:
                 g["lr"] = lr
@@ -237,15 +268,19 @@ def train(args):
 # --------------------------------------------------------------------------------------------
 # Export
 # --------------------------------------------------------------------------------------------
-def load_ema(kind):
-    st = torch.load(ckpt_path(kind))
-    net = UNet(ch=tuple(st["ch"]), sde_card=st["sde"])
+def load_ema(kind, cond=False):
+    st = torch.load(ckpt_path(kind, cond))
+    net = UNet(ch=tuple(st["ch"]), sde_card=st["sde"], n_classes=st.get("n_classes", 0))
     net.load_state_dict(st["ema"])
     net.eval()
     return net, st
 
 
+CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+
+
 def make_card(kind, st, net):
+    cond = bool(st.get("n_classes", 0))
     hist = st["loss_hist"]
     tail = [l for _, l in hist[-10:]]
     sde_card = dict(st["sde"])
@@ -254,21 +289,25 @@ def make_card(kind, st, net):
             f"on Fashion-MNIST scaled to [-1, 1]; score = -eps/std(t).")
     if kind == "ve":
         desc += " The graph scales x_t by 1/sqrt(1+sigma(t)^2) internally; feed raw x_t and continuous t."
-    return {
+    if cond:
+        desc += (f" Class-conditional: input y (int64 [B]) is a class 0-9 or the null label {st['n_classes']} "
+                 f"(labels were dropped to null with probability {st['p_uncond']} in training), so one network "
+                 f"gives the conditional and the unconditional score (classifier-free guidance).")
+    card = {
         "format": "score-sde-card/1",
-        "name": f"fashion-mnist-unet-{kind}",
+        "name": f"fashion-mnist-{model_name(kind, cond)}",
         "description": desc,
         "sde": sde_card,
         "parameterization": "eps",
         "timeInput": "t",
         "sampleShape": [1, 28, 28],
         "dataRange": [-1, 1],
-        "inputs": {"x": "x", "t": "t"},
+        "inputs": {"x": "x", "t": "t", **({"label": "y"} if cond else {})},
         "output": "out",
         "data": {"name": "fashion-mnist", "reference": "fashion-mnist-test-1000.npy"},
         "training": {
             "script": "models/training/fashion_unet.py",
-            "command": f"/usr/bin/python3 models/training/fashion_unet.py train --sde {kind} --minutes <M>",
+            "command": f"/usr/bin/python3 models/training/fashion_unet.py train --sde {kind}{' --cond' if cond else ''} --minutes <M>",
             "epochs": round(float(st["epoch"]), 2),
             "steps": int(st["step"]),
             "batch": int(st["batch"]),
@@ -282,32 +321,39 @@ def make_card(kind, st, net):
             "hardware": "1 CPU thread (torch 1.13)",
         },
     }
+    if cond:
+        card["conditioning"] = {"input": "y", "classes": CLASSES, "nullLabel": int(st["n_classes"]),
+                                "pUncond": float(st["p_uncond"])}
+        card["training"]["labelDropout"] = float(st["p_uncond"])
+    return card
 
 
 def export(args):
     torch.set_num_threads(1)
     import onnx
 
-    net, st = load_ema(args.sde)
+    net, st = load_ema(args.sde, args.cond)
     os.makedirs(OUT_DIR, exist_ok=True)
-    out = os.path.join(OUT_DIR, f"unet-{args.sde}.onnx")
+    name = model_name(args.sde, args.cond)
+    out = os.path.join(OUT_DIR, f"{name}.onnx")
     x = torch.randn(4, 1, 28, 28) * (2.0 if args.sde == "vp" else 10.0)
     t = torch.tensor([0.001, 0.3, 0.7, 1.0])
+    y = torch.tensor([0, 3, 9, N_CLASSES]) if args.cond else None
+    inputs, names = ((x, t, y), ["x", "t", "y"]) if args.cond else ((x, t), ["x", "t"])
     with torch.no_grad():
-        ref = net(x, t).numpy()
-    torch.onnx.export(
-        net, (x, t), out, opset_version=17, input_names=["x", "t"], output_names=["out"],
-        dynamic_axes={"x": {0: "batch"}, "t": {0: "batch"}, "out": {0: "batch"}}, do_constant_folding=True,
-    )
+        ref = net(*inputs).numpy()
+    axes = {k: {0: "batch"} for k in names + ["out"]}
+    torch.onnx.export(net, inputs, out, opset_version=17, input_names=names, output_names=["out"],
+                      dynamic_axes=axes, do_constant_folding=True)
     card = make_card(args.sde, st, net)
     embed_card(out, card)
-    write_card(os.path.join(OUT_DIR, f"unet-{args.sde}.card.json"), card)
+    write_card(os.path.join(OUT_DIR, f"{name}.card.json"), card)
     onnx.checker.check_model(onnx.load(out))
     import json
 
-    with open(os.path.join(CKPT_DIR, f"fashion-{args.sde}-probe.json"), "w") as f:
+    with open(os.path.join(CKPT_DIR, f"fashion-{args.sde}{'-cond' if args.cond else ''}-probe.json"), "w") as f:
         json.dump({"x": x.numpy().ravel().tolist(), "xShape": list(x.shape), "t": t.tolist(),
-                   "out": ref.ravel().tolist()}, f)
+                   **({"y": y.tolist()} if args.cond else {}), "out": ref.ravel().tolist()}, f)
     print(f"wrote {out} ({os.path.getsize(out)} bytes), params {n_params(net)}, "
           f"step {st['step']}, epoch {st['epoch']:.2f}, loss {card['training']['finalLoss']}")
 
@@ -361,8 +407,11 @@ def main():
     tr.add_argument("--log-every", type=int, default=50)
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--resume", action="store_true")
+    tr.add_argument("--cond", action="store_true", help="class-conditional (label input y, null label 10)")
+    tr.add_argument("--p-uncond", type=float, default=0.1, help="label dropout probability (--cond)")
     ex = sub.add_parser("export")
     ex.add_argument("--sde", choices=["vp", "ve"], required=True)
+    ex.add_argument("--cond", action="store_true")
     sa = sub.add_parser("sample")
     sa.add_argument("--sde", choices=["vp", "ve"], required=True)
     sa.add_argument("--steps", type=int, default=500)

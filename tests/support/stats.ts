@@ -8,8 +8,8 @@
  *   (co)variance sqrt(Var[(x_j − μ_j)(x_k − μ_k)] / n)   (= var·sqrt(2/n) for Gaussian data)
  * so a check "within k standard errors" holds for any distribution with finite fourth moments.
  */
-import { slicedWasserstein as librarySlicedWasserstein } from '../../cli/metrics';
-import { NoiseSource } from '../../solvers/noise';
+import { slicedWasserstein as librarySlicedWasserstein } from '../../metrics';
+import { NoiseSource } from '../../core/noise';
 
 // Module-level aliases: inside jest's vm context every global lookup is ~50x slower.
 const { abs, exp, log, max, sqrt, SQRT2 } = Math;
@@ -122,7 +122,7 @@ export function correlation(a: ArrayLike<number>, b: ArrayLike<number>): number 
 
 /**
  * Sliced 2-Wasserstein distance between two equally sized point sets (n rows of dim), over
- * `directions` seeded random unit directions: the library's metric (cli/metrics.ts), so the
+ * `directions` seeded random unit directions: the library's metric (metrics/wasserstein.ts), so the
  * tests and `score-sde run` report the same distance.
  */
 export function slicedWasserstein(

@@ -1,5 +1,5 @@
-import { SDE } from '../sdes/sde';
-import { ParameterError } from '../sdes/errors';
+import { SDE } from './sde';
+import { ParameterError } from '../core/errors';
 
 /**
  * What a network predicts, and how each converts to the score under the SDE's kernel

@@ -1,5 +1,5 @@
 import * as fs from 'fs';
-import { writeFileAtomic } from './fsutil';
+import { writeFileAtomic } from './files';
 
 /**
  * NumPy .npy files (format versions 1.0–3.0): read any little- or big-endian numeric dtype
