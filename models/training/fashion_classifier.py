@@ -1,5 +1,5 @@
 """Fashion-MNIST classifier whose penultimate layer is the feature space of the image metrics
-(Fréchet distance, KID, class coverage in cli/metrics): the FID-style measuring stick.
+(Fréchet distance, KID, class coverage in metrics/): the FID-style measuring stick.
 
   /usr/bin/python3 models/training/fashion_classifier.py train --minutes 30
   /usr/bin/python3 models/training/fashion_classifier.py export
