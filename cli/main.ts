@@ -13,7 +13,8 @@ import { EXIT_OK, EXIT_USAGE, UsageError, exitCodeFor } from './exit-codes';
 import { defaultRunDir, runExperiment } from './experiment';
 import { packageJson } from './fsutil';
 import { formatInspect, inspectModel } from './inspect';
-import { TIMING_COLUMNS, defaultSweepDir, flatRows, runSweep } from './sweep';
+import { defaultSweepDir, runSweep } from './sweep';
+import { TIMING_COLUMNS, flatRows } from './sweep-results';
 
 /**
  * The score-sde command line (yargs 17, CommonJS):
@@ -265,7 +266,7 @@ async function cmdSweep(args: Args, io: Io): Promise<number> {
   return result.failed > 0 ? 1 : EXIT_OK;
 }
 
-function summaryTable(rows: import('./sweep').ResultRow[], axisKeys: string[], metricNames: string[]): string {
+function summaryTable(rows: import('./sweep-results').ResultRow[], axisKeys: string[], metricNames: string[]): string {
   const Table = require('cli-table3') as typeof import('cli-table3');
   const metrics = metricNames.filter((m) => !['refPixelMean', 'refPixelStd'].includes(m)).slice(0, 5);
   const head = [...axisKeys.map((k) => k.replace(/^solver\./, '')), 'nfe', 'time (s)', ...metrics, 'status'];
