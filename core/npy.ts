@@ -3,7 +3,7 @@ import { writeFileAtomic } from './files';
 
 /**
  * NumPy .npy files (format versions 1.0–3.0): read any little- or big-endian numeric dtype
- * ('<f4', '<f8', '|u1', '<i4', …, C or Fortran order), write '<f4' / '<f8' version 1.0.
+ * ('<f4', '<f8', '|u1', '<i4', …, C or Fortran order), write '<f4' / '<f8' / '|u1' version 1.0.
  * https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html
  */
 
@@ -107,25 +107,36 @@ export function npyToFloat64(arr: NpyArray): Float64Array {
   return Float64Array.from(d as ArrayLike<number>);
 }
 
-/** A version 1.0 .npy: '<f4' or '<f8', C order. */
-export function encodeNpy(data: ArrayLike<number>, shape: readonly number[], dtype: 'float32' | 'float64' = 'float32'): Buffer {
+/** Element types .npy files are written in. */
+export type NpyWriteDtype = 'float32' | 'float64' | 'uint8';
+const WRITE_TYPES = {
+  float32: { descr: '<f4', array: Float32Array },
+  float64: { descr: '<f8', array: Float64Array },
+  uint8: { descr: '|u1', array: Uint8Array },
+} as const;
+
+/** A version 1.0 .npy: '<f4', '<f8' or '|u1' (values must be integers 0..255), C order. */
+export function encodeNpy(data: ArrayLike<number>, shape: readonly number[], dtype: NpyWriteDtype = 'float32'): Buffer {
   const count = shape.reduce((a, b) => a * b, 1);
   if (count !== data.length) throw new NpyError(`encodeNpy: shape (${shape.join(', ')}) holds ${count} values, data has ${data.length}`);
-  const descr = dtype === 'float32' ? '<f4' : '<f8';
+  const { descr, array } = WRITE_TYPES[dtype];
   const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
   let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shapeText}, }`;
   // Magic (6) + version (2) + length (2) + header + '\n' is padded with spaces to a multiple of 64.
   const total = Math.ceil((10 + header.length + 1) / 64) * 64;
   header = header.padEnd(total - 10 - 1, ' ') + '\n';
-  const size = dtype === 'float32' ? 4 : 8;
+  const size = array.BYTES_PER_ELEMENT;
   const out = Buffer.alloc(total + count * size);
   MAGIC.copy(out, 0);
   out[6] = 1;
   out[7] = 0;
   out.writeUInt16LE(header.length, 8);
   out.write(header, 10, 'latin1');
-  const body = dtype === 'float32' ? new Float32Array(count) : new Float64Array(count);
-  for (let i = 0; i < count; i++) body[i] = data[i];
+  const body = new array(count);
+  for (let i = 0; i < count; i++) {
+    if (dtype === 'uint8' && !(Number.isInteger(data[i]) && data[i] >= 0 && data[i] <= 255)) throw new NpyError(`encodeNpy: ${data[i]} at ${i} is no uint8`);
+    body[i] = data[i];
+  }
   const bytes = new Uint8Array(body.buffer);
   if (!LITTLE_ENDIAN) for (let i = 0; i < bytes.length; i += size) bytes.subarray(i, i + size).reverse();
   out.set(bytes, total);
@@ -133,7 +144,7 @@ export function encodeNpy(data: ArrayLike<number>, shape: readonly number[], dty
 }
 
 /** Writes atomically (temporary file + rename). */
-export function writeNpy(path: string, data: ArrayLike<number>, shape: readonly number[], dtype: 'float32' | 'float64' = 'float32'): void {
+export function writeNpy(path: string, data: ArrayLike<number>, shape: readonly number[], dtype: NpyWriteDtype = 'float32'): void {
   writeFileAtomic(path, encodeNpy(data, shape, dtype));
 }
 

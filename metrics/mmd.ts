@@ -12,7 +12,10 @@ export interface MmdOptions {
 
 /**
  * Unbiased MMD² (Gretton et al. 2012, eq. 3) with an RBF kernel: the within-set means exclude the
- * diagonal, so the estimate is 0 in expectation for equal distributions and may be slightly < 0.
+ * diagonal, so the estimate is 0 in expectation for equal distributions. It is therefore not a
+ * squared distance of the samples but an estimate of one, and comes out slightly < 0 about half
+ * the time when the two sets are indistinguishable at their size: a negative value is noise around
+ * 0 (its scale is ~ 1/n), not an error, and reads "no difference detectable at this n".
  */
 export function mmdRbf(a: Samples, b: Samples, dim: number, opts: MmdOptions = {}): { mmd2: number; bandwidth: number } {
   const cap = opts.maxSamples ?? (dim > 64 ? 500 : 2000);
