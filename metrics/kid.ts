@@ -90,7 +90,7 @@ function gatherRows(x: Samples, idx: Int32Array, dim: number): Float64Array {
  * k distinct indices out of 0..n−1 (a partial Fisher–Yates shuffle), from the uniform draws of
  * (seed, step, stream): the same arguments give the same choice.
  */
-export function choose(n: number, k: number, noise: NoiseSource, step: number, stream: number): Int32Array {
+export function chooseDistinct(n: number, k: number, noise: NoiseSource, step: number, stream: number): Int32Array {
   const perm = new Int32Array(n);
   for (let i = 0; i < n; i++) perm[i] = i;
   if (k >= n) return perm;
@@ -112,8 +112,8 @@ export async function kernelInceptionDistance(a: Samples, b: Samples, dim: numbe
   const cap = opts.maxSamples ?? 2000;
   const subsets = opts.subsets ?? 100;
   const noise = new NoiseSource(opts.seed ?? 0);
-  const ia = choose(na, min(na, cap), noise, 0, KID_STREAMS.rowsA);
-  const ib = choose(nb, min(nb, cap), noise, 0, KID_STREAMS.rowsB);
+  const ia = chooseDistinct(na, min(na, cap), noise, 0, KID_STREAMS.rowsA);
+  const ib = chooseDistinct(nb, min(nb, cap), noise, 0, KID_STREAMS.rowsB);
   const ma = ia.length;
   const mb = ib.length;
   const s = opts.subsetSize ?? min(1000, ma, mb);
@@ -129,8 +129,8 @@ export async function kernelInceptionDistance(a: Samples, b: Samples, dim: numbe
   const values = new Float64Array(subsets);
   for (let t = 0; t < subsets; t++) {
     // Sorted, so that the sums below walk the kernel matrices' rows in order.
-    const sa = choose(ma, s, noise, t + 1, KID_STREAMS.subsetA).sort();
-    const sb = choose(mb, s, noise, t + 1, KID_STREAMS.subsetB).sort();
+    const sa = chooseDistinct(ma, s, noise, t + 1, KID_STREAMS.subsetA).sort();
+    const sb = chooseDistinct(mb, s, noise, t + 1, KID_STREAMS.subsetB).sort();
     values[t] = unbiasedMmd2(kaa, ma, sa, kbb, mb, sb, kab);
   }
   let mean = 0;

@@ -10,7 +10,7 @@
 import { NoiseSource } from '../core/noise';
 import { classCoverage, histogramTv, labelHistogram } from '../metrics/coverage';
 import { floorAt } from '../metrics/feature-reference';
-import { choose, jsDotProducts, kernelInceptionDistance } from '../metrics/kid';
+import { chooseDistinct, jsDotProducts, kernelInceptionDistance } from '../metrics/kid';
 import { onnxDotProducts } from '../metrics/onnx-dots';
 import { spread, t975 } from '../cli/replicates';
 
@@ -85,11 +85,11 @@ describe('KID', () => {
   });
 
   test('choose: k distinct indices in range, deterministic', () => {
-    const c = choose(50, 20, new NoiseSource(3), 1, 0x4b0);
+    const c = chooseDistinct(50, 20, new NoiseSource(3), 1, 0x4b0);
     expect(new Set(c).size).toBe(20);
     expect([...c].every((i) => i >= 0 && i < 50)).toBe(true);
-    expect([...choose(50, 20, new NoiseSource(3), 1, 0x4b0)]).toEqual([...c]);
-    expect([...choose(5, 9, new NoiseSource(3), 1, 0x4b0)]).toEqual([0, 1, 2, 3, 4]);
+    expect([...chooseDistinct(50, 20, new NoiseSource(3), 1, 0x4b0)]).toEqual([...c]);
+    expect([...chooseDistinct(5, 9, new NoiseSource(3), 1, 0x4b0)]).toEqual([0, 1, 2, 3, 4]);
   });
 });
 
