@@ -131,7 +131,8 @@ export function cardPathFor(file: string): string {
   return join(dirname(file), `${basename(file, ext)}.card.json`);
 }
 
-async function createSession(
+/** An onnxruntime session on the chosen execution provider ('auto': CUDA where it loads, else CPU), and why. */
+export async function createSession(
   file: string,
   device: Device,
   threads: number | undefined,

@@ -304,7 +304,7 @@ def make_card(kind, st, net):
         "dataRange": [-1, 1],
         "inputs": {"x": "x", "t": "t", **({"label": "y"} if cond else {})},
         "output": "out",
-        "data": {"name": "fashion-mnist", "reference": "fashion-mnist-test-1000.npy"},
+        "data": {"name": "fashion-mnist", "reference": "fashion-mnist-test-1000.npy", "classifier": "classifier.onnx"},
         "training": {
             "script": "models/training/fashion_unet.py",
             "command": f"/usr/bin/python3 models/training/fashion_unet.py train --sde {kind}{' --cond' if cond else ''} --minutes <M>",
