@@ -14,6 +14,7 @@ import { writeFileAtomic, writeJsonAtomic } from '../core/files';
 import { Metrics, computeMetrics } from '../metrics';
 import { npyToFloat64, readNpy, writeNpy } from '../core/npy';
 import { previewPng } from './preview';
+import { FeatureMetricsInfo, featureMetrics } from './feature-metrics';
 
 /**
  * One experiment run: config → SDE, model, solver → samples → metrics → run folder
@@ -48,6 +49,8 @@ export interface Manifest {
   warnings: string[];
   reference: { source: string; from?: string; n?: number; path?: string };
   metrics: Metrics;
+  /** The classifier and reference behind fd, kid, classTV and confidence in metrics (n, floors), or why there are none. */
+  features?: FeatureMetricsInfo;
   files: { samples: string; preview?: string; manifest: string };
   versions: { package: string; node: string; onnxruntime: Record<string, string> | null };
   environment: { platform: string; arch: string; cores: number; cpu: string; hostname: string };
@@ -164,6 +167,8 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions =
           dataRange: built.dataRange,
         })
       : {};
+    const features = await featureMetrics(config, built, samples, n, sources);
+    Object.assign(metrics, features.metrics);
 
     fs.mkdirSync(dir, { recursive: true });
     writeNpy(path.join(dir, 'samples.npy'), samples, [n, ...sampleShape], config.output.dtype);
@@ -216,6 +221,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions =
       warnings: result.warnings,
       reference: describeReference(built.reference, reference, sampleShape),
       metrics,
+      features: features.info,
       files: { samples: 'samples.npy', preview, manifest: 'manifest.json' },
       versions: { package: packageJson().version, node: process.version, onnxruntime: onnxruntimeVersions() },
       environment: { platform: process.platform, arch: process.arch, cores: cpus.length, cpu: cpus[0]?.model ?? 'unknown', hostname: os.hostname() },

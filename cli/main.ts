@@ -11,10 +11,12 @@ import { experimentConfigSchema } from '../configs/schema';
 import { loadSweep, sweepConfigSchema } from '../configs/sweep';
 import { EXIT_OK, EXIT_USAGE, UsageError, exitCodeFor } from './exit-codes';
 import { defaultRunDir, runExperiment } from './experiment';
+import { FEATURE_METRICS, featureSummary } from './feature-metrics';
+import { formatNumber } from './format';
 import { packageJson } from './fsutil';
 import { formatInspect, inspectModel } from './inspect';
 import { defaultSweepDir, runSweep } from './sweep';
-import { TIMING_COLUMNS, flatRows } from './sweep-results';
+import { TIMING_COLUMNS, resultTable, summaryTable } from './sweep-results';
 
 /**
  * The score-sde command line (yargs 17, CommonJS):
@@ -221,19 +223,16 @@ async function cmdRun(args: Args, io: Io): Promise<number> {
     io.stdout(`${JSON.stringify(m, null, 2)}\n`);
   } else {
     const metrics = Object.entries(m.metrics)
-      .map(([k, v]) => `${k} ${formatNumber(v)}`)
+      .filter(([k]) => !FEATURE_METRICS.includes(k))
+      .map(([k, v]) => `${k} ${formatNumber(v)}${k === 'mmd2' && v < 0 ? ' (unbiased estimate, 0 in expectation for equal distributions: < 0 is noise, no difference detectable at this n)' : ''}`)
       .join(', ');
     io.stdout(
       `${path.relative(io.cwd, result.dir) || '.'}: ${m.n} samples, ${m.solver.name} (${m.solver.steps === null ? 'adaptive' : `${m.solver.steps} steps`}), NFE ${formatNumber(m.nfe)}, ${(m.wallTimeMs / 1000).toFixed(2)} s on ${m.model.executionProvider}` +
-        `${metrics ? `\n  vs ${m.reference.from ?? m.reference.source}: ${metrics}` : ''}\n`,
+        `${metrics ? `\n  vs ${m.reference.from ?? m.reference.source}: ${metrics}` : ''}` +
+        `${m.features?.source === 'classifier' ? `\n${featureSummary(m.metrics, m.features)}` : ''}\n`,
     );
   }
   return EXIT_OK;
-}
-
-function formatNumber(v: number): string {
-  if (Number.isInteger(v)) return String(v);
-  return Math.abs(v) >= 1000 || Math.abs(v) < 1e-3 ? v.toExponential(3) : v.toPrecision(4);
 }
 
 async function cmdSweep(args: Args, io: Io): Promise<number> {
@@ -254,33 +253,16 @@ async function cmdSweep(args: Args, io: Io): Promise<number> {
     log,
   });
   if (args.json) {
-    const { columns, records } = flatRows(result.rows, sweep.axes.map(([k]) => k), result.metricNames);
+    const { columns, records } = resultTable(sweep, result.rows);
     io.stdout(`${JSON.stringify({ dir: result.dir, columns, timingColumns: TIMING_COLUMNS, rows: records }, null, 2)}\n`);
   } else {
-    io.stdout(`${summaryTable(result.rows, sweep.axes.map(([k]) => k), result.metricNames)}\n`);
+    io.stdout(`${summaryTable(resultTable(sweep, result.rows))}\n`);
     io.stdout(
       `${path.relative(io.cwd, result.dir) || '.'}: ${result.ran} run, ${result.skipped} already done, ${result.failed} failed, ${result.pending} pending` +
         `${result.pending ? ' (run the same command again to resume)' : ''}\n`,
     );
   }
   return result.failed > 0 ? 1 : EXIT_OK;
-}
-
-function summaryTable(rows: import('./sweep-results').ResultRow[], axisKeys: string[], metricNames: string[]): string {
-  const Table = require('cli-table3') as typeof import('cli-table3');
-  const metrics = metricNames.filter((m) => !['refPixelMean', 'refPixelStd'].includes(m)).slice(0, 5);
-  const head = [...axisKeys.map((k) => k.replace(/^solver\./, '')), 'nfe', 'time (s)', ...metrics, 'status'];
-  const table = new Table({ head, style: { head: [], border: [], compact: true } });
-  for (const r of rows) {
-    table.push([
-      ...axisKeys.map((k) => (typeof r.values[k] === 'string' ? (r.values[k] as string) : JSON.stringify(r.values[k]))),
-      r.nfe !== undefined ? formatNumber(r.nfe) : '',
-      r.wallTimeMs !== undefined ? (r.wallTimeMs / 1000).toFixed(2) : '',
-      ...metrics.map((m) => (r.metrics[m] !== undefined ? formatNumber(r.metrics[m]) : '')),
-      r.status,
-    ]);
-  }
-  return table.toString();
 }
 
 async function cmdValidate(args: Args, io: Io): Promise<number> {

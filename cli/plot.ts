@@ -1,6 +1,7 @@
 /**
- * Small line charts written as SVG by hand (axes, ticks, labels, legend; log axes), and rendered to
- * PNG with @resvg/resvg-js (prebuilt native, offline, system fonts). Used for the sweep plots
+ * Small line charts written as SVG by hand (axes, ticks, labels, legend; log axes; intervals as
+ * shaded bands; horizontal reference lines such as a floor), and rendered to PNG with
+ * @resvg/resvg-js (prebuilt native, offline, system fonts). Used for the sweep plots
  * quality-vs-NFE and quality-vs-time, one line per solver.
  */
 
@@ -9,17 +10,29 @@ const { log10, floor, ceil, pow, min, max, abs } = Math;
 
 export interface Series {
   name: string;
-  points: { x: number; y: number }[];
+  /** lo/hi: an interval around y (drawn as a shaded band). */
+  points: { x: number; y: number; lo?: number; hi?: number }[];
+}
+
+/** A horizontal line across the plot (e.g. the metric's floor), with an optional ± sd band. */
+export interface ReferenceLine {
+  y: number;
+  sd?: number;
+  label: string;
 }
 
 export interface ChartOptions {
   title: string;
+  /** A second, smaller title line (e.g. what the bands mean). */
+  subtitle?: string;
   xLabel: string;
   yLabel: string;
   series: Series[];
-  logX?: boolean;
+  /** 'auto': log when all x > 0 and they span at least a factor 10. Default true. */
+  logX?: boolean | 'auto';
   /** 'auto': log when all y > 0 and they span more than a factor 20. Default 'auto'. */
   logY?: boolean | 'auto';
+  lines?: ReferenceLine[];
   width?: number;
   height?: number;
 }
@@ -105,25 +118,35 @@ export function lineChartSvg(opts: ChartOptions): string {
   const bottom = 58;
   const pw = W - left - right;
   const ph = H - top - bottom;
-  const logX = opts.logX ?? true;
-  const series = opts.series.map((s) => ({
+  const finite = opts.series.map((s) => s.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y)));
+  const xs = finite.flat().map((p) => p.x);
+  const logX = opts.logX === 'auto' ? xs.length > 0 && xs.every((x) => x > 0) && max(...xs) / min(...xs) >= 10 : (opts.logX ?? true);
+  const series = opts.series.map((s, i) => ({
     name: s.name,
-    points: s.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y) && (!logX || p.x > 0)).sort((a, b) => a.x - b.x),
+    points: finite[i].filter((p) => !logX || p.x > 0).sort((a, b) => a.x - b.x),
   }));
-  const ys = series.flatMap((s) => s.points.map((p) => p.y));
+  const lines = (opts.lines ?? []).filter((l) => Number.isFinite(l.y));
+  const ys = [...series.flatMap((s) => s.points.map((p) => p.y)), ...lines.map((l) => l.y)];
   const positive = ys.length > 0 && ys.every((y) => y > 0);
   const logY = opts.logY === 'auto' || opts.logY === undefined ? positive && max(...ys) / min(...ys) > 20 : opts.logY && positive;
+  // Band edges widen the y range where they can be drawn (on a log axis, only positive ones).
+  const edges = [
+    ...series.flatMap((s) => s.points.flatMap((p) => [p.lo, p.hi])),
+    ...lines.flatMap((l) => (l.sd ? [l.y - l.sd, l.y + l.sd] : [])),
+  ].filter((v): v is number => v !== undefined && Number.isFinite(v) && (!logY || v > 0));
+  const yRange = [...ys, ...edges];
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="${FONT}">`);
   out.push(`<rect width="${W}" height="${H}" fill="white"/>`);
-  out.push(`<text x="${left + pw / 2}" y="26" font-size="16" text-anchor="middle" font-weight="bold">${escapeXml(opts.title)}</text>`);
+  out.push(`<text x="${left + pw / 2}" y="${opts.subtitle ? 20 : 26}" font-size="16" text-anchor="middle" font-weight="bold">${escapeXml(opts.title)}</text>`);
+  if (opts.subtitle) out.push(`<text x="${left + pw / 2}" y="37" font-size="11" text-anchor="middle" fill="#555">${escapeXml(opts.subtitle)}</text>`);
   const plotted = series.filter((s) => s.points.length > 0);
   if (plotted.length === 0) {
     out.push(`<text x="${left + pw / 2}" y="${top + ph / 2}" font-size="14" text-anchor="middle" fill="#888">no data</text></svg>`);
     return out.join('\n');
   }
   const xa = makeAxis(plotted.flatMap((s) => s.points.map((p) => p.x)), logX);
-  const ya = makeAxis(ys, logY);
+  const ya = makeAxis(yRange, logY);
   const sx = (v: number) => left + (xa.log ? (log10(v) - log10(xa.lo)) / (log10(xa.hi) - log10(xa.lo)) : (v - xa.lo) / (xa.hi - xa.lo)) * pw;
   const sy = (v: number) => top + ph - (ya.log ? (log10(v) - log10(ya.lo)) / (log10(ya.hi) - log10(ya.lo)) : (v - ya.lo) / (ya.hi - ya.lo)) * ph;
   const f = (v: number) => v.toFixed(2);
@@ -146,6 +169,34 @@ export function lineChartSvg(opts: ChartOptions): string {
   out.push(
     `<text x="18" y="${top + ph / 2}" font-size="13" text-anchor="middle" transform="rotate(-90 18 ${top + ph / 2})">${escapeXml(opts.yLabel + (ya.log ? ' (log)' : ''))}</text>`,
   );
+
+  // Reference lines (dashed, grey band ± sd), then bands under the series' lines.
+  const clampY = (v: number) => min(max(v, ya.lo), ya.hi);
+  const bandY = (v: number) => f(sy(clampY(ya.log && v <= 0 ? ya.lo : v)));
+  lines.forEach((l, i) => {
+    if (l.sd) {
+      const hi = sy(clampY(l.y + l.sd));
+      const lo = sy(clampY(ya.log && l.y - l.sd <= 0 ? ya.lo : l.y - l.sd));
+      out.push(`<rect x="${left}" y="${f(hi)}" width="${pw}" height="${f(lo - hi)}" fill="#888" fill-opacity="0.15"/>`);
+    }
+    const y = f(sy(clampY(l.y)));
+    out.push(`<line x1="${left}" y1="${y}" x2="${left + pw}" y2="${y}" stroke="#444" stroke-width="1.5" stroke-dasharray="6 4"/>`);
+    const ly = top + ph - 10 - i * 16;
+    out.push(`<text x="${left + pw + 16}" y="${ly}" font-size="12" fill="#444">– – ${escapeXml(l.label)}</text>`);
+  });
+  plotted.forEach((s, i) => {
+    const banded = s.points.filter((p) => p.lo !== undefined && p.hi !== undefined);
+    if (banded.length < 1) return;
+    const color = PALETTE[i % PALETTE.length];
+    if (banded.length === 1) {
+      const p = banded[0];
+      out.push(`<line x1="${f(sx(p.x))}" y1="${bandY(p.lo!)}" x2="${f(sx(p.x))}" y2="${bandY(p.hi!)}" stroke="${color}" stroke-width="1.5"/>`);
+      return;
+    }
+    const upper = banded.map((p) => `${f(sx(p.x))},${bandY(p.hi!)}`);
+    const lower = banded.map((p) => `${f(sx(p.x))},${bandY(p.lo!)}`).reverse();
+    out.push(`<polygon points="${[...upper, ...lower].join(' ')}" fill="${color}" fill-opacity="0.18" stroke="none"/>`);
+  });
 
   // Lines, markers, legend.
   plotted.forEach((s, i) => {

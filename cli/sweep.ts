@@ -93,7 +93,8 @@ export async function runSweep(sweep: LoadedSweep, opts: SweepOptions = {}): Pro
     finished++;
     if (m) {
       manifests.set(cell.id, m);
-      const metric = m.metrics.sw !== undefined ? ` sw ${m.metrics.sw.toPrecision(4)}` : '';
+      const key = sweep.sweep.plot.metric ?? (m.metrics.fd !== undefined ? 'fd' : 'sw');
+      const metric = m.metrics[key] !== undefined ? ` ${key} ${m.metrics[key].toPrecision(4)}` : '';
       log(`[${finished}/${total}] ${cell.id}: nfe ${round(m.nfe)}${metric} (${(m.wallTimeMs / 1000).toFixed(2)} s)`);
     } else {
       errors.set(cell.id, error ?? 'failed');

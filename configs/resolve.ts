@@ -167,6 +167,25 @@ export function planReference(config: ExperimentConfig, card: ModelCard | undefi
   }
 }
 
+export type FeaturePlan = { source: 'none'; reason: string } | { source: 'classifier'; path: string; from: string };
+
+/**
+ * Which classifier's feature space the image metrics (FD, KID, class coverage) use: the config's
+ * reference.features path, else ('auto') the card's data.classifier (relative to the card) for
+ * image samples (rank ≥ 2) unless reference is 'none', else none.
+ */
+export function planFeatures(config: ExperimentConfig, card: ModelCard | undefined, cardPath: string | undefined, sampleShape: readonly number[] | undefined): FeaturePlan {
+  const ref = config.reference;
+  if (ref.features === 'none') return { source: 'none', reason: 'reference.features: none' };
+  if (ref.features !== 'auto') return { source: 'classifier', path: ref.features, from: 'reference.features' };
+  if (ref.source === 'none') return { source: 'none', reason: 'reference: none' };
+  if (!sampleShape || sampleShape.length < 2) return { source: 'none', reason: 'not images' };
+  const classifier = card?.data?.classifier;
+  if (!classifier) return { source: 'none', reason: card ? 'the model card names no data.classifier' : 'no model card' };
+  const cardDir = cardPath ? path.dirname(cardPath) : config.model.type === 'onnx' ? path.dirname(config.model.path) : '.';
+  return { source: 'classifier', path: path.resolve(cardDir, classifier), from: `model card data.classifier (${classifier})` };
+}
+
 /** The shape in a .npy header, reading only the header. */
 export function npyShape(file: string): number[] {
   const fd = fs.openSync(file, 'r');
@@ -241,6 +260,10 @@ export function checkExperiment(config: ExperimentConfig, sources: readonly Sour
   const reference = card || inline ? planReference(config, card, cardInfo?.cardPath, sources) : undefined;
   if (reference?.source === 'npy' && !fs.existsSync(reference.path)) {
     throw issue(sources, ['reference'], 'reference file not found', reference.path);
+  }
+  const features = planFeatures(config, card, cardInfo?.cardPath, sampleShape);
+  if (features.source === 'classifier' && !fs.existsSync(features.path)) {
+    throw issue(sources, ['reference', 'features'], `classifier not found (${features.from})`, features.path);
   }
   return { sde, sampleShape, card, cardPath: cardInfo?.cardPath, reference, dataRange: card?.dataRange as [number, number] | undefined };
 }

@@ -194,6 +194,13 @@ export const referenceConfigSchema = z
         seed: z.number().int().nonnegative().default(2024).describe('Seed of exact reference draws (kept apart from the sampling seed). Default 2024.'),
         projections: positiveInt().default(256).describe('Sliced Wasserstein projections. Default 256.'),
         projectionSeed: z.number().int().nonnegative().default(0).describe('Seed of the projection directions. Default 0.'),
+        features: z
+          .string()
+          .min(1)
+          .default('auto')
+          .describe(
+            "Image metrics (FD, KID, class coverage) in a classifier's feature space: 'auto' (the model card's data.classifier, for image models, unless reference is 'none'), 'none', or the path of a classifier .onnx (its card beside it or in its metadata). Default 'auto'.",
+          ),
       })
       .strict()
       .superRefine((v, ctx) => {
@@ -239,7 +246,11 @@ export const PATH_FIELDS: readonly (readonly string[])[] = [
   ['sampling', 'xT'],
   ['output', 'dir'],
   ['reference', 'path'],
+  ['reference', 'features'],
 ];
+
+/** Keywords that path fields may hold instead of a path (left as they are when paths are resolved). */
+export const PATH_FIELD_KEYWORDS: Record<string, readonly string[]> = { 'reference.features': ['auto', 'none'] };
 
 /** Whether a raw `reference` string is a path rather than a keyword. */
 export function referenceIsPath(v: unknown): v is string {

@@ -30,8 +30,15 @@ import { ExperimentConfig } from './schema';
  *   axes:                            # dotted config paths → lists of values; first axis outermost
  *     solver.name: [euler_maruyama, pc, ode_heun]
  *     solver.steps: [25, 50, 100]
+ *   seeds: [0, 1, 2]                 # optional replicates: every cell once per seed → mean ± 95% CI
  *   plot: {metric: sw, series: [solver.name]}
  *   output: {dir: ../../runs/sweeps/solvers-mixture}
+ *
+ * An axis may also vary a whole object, for cells that are no cartesian product:
+ *   axes:
+ *     solver: [{name: pc, steps: 50}, {name: ode_rk45, rtol: 1e-3}]
+ * Its values are spread into dotted columns (solver.name, solver.steps, solver.rtol) in the results,
+ * the cell ids ('name=pc,steps=50') and plot.series.
  *
  * Every cell keeps the base's seed (and x_T file, if any): the noise is counter-based by seed and
  * sample index, so all cells start from the same prior draws (common random numbers) and differ
@@ -41,6 +48,23 @@ import { ExperimentConfig } from './schema';
 
 /** Axes whose values move a cell along a quality-vs-cost line rather than start a new line. */
 export const BUDGET_AXES = ['solver.steps', 'solver.rtol', 'solver.atol'];
+
+/** The axis the sweep's `seeds` become: its values are replicates of a cell, not different cells. */
+export const REPLICATE_AXIS = 'sampling.seed';
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Axis values with object values spread into dotted paths: {solver: {name: pc}} → {'solver.name': 'pc'}. */
+export function flattenValues(values: Record<string, unknown>, prefix = ''): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(values)) {
+    if (isPlainObject(v)) Object.assign(out, flattenValues(v, `${prefix}${k}.`));
+    else out[`${prefix}${k}`] = v;
+  }
+  return out;
+}
 
 export const sweepConfigSchema = z
   .object({
@@ -60,13 +84,27 @@ export const sweepConfigSchema = z
       .describe('Where the sweep writes. Default: each field\'s default.'),
     plot: z
       .object({
-        metric: z.string().optional().describe("Quality metric on the y axis. Default: 'sw' where computed, else the first metric."),
-        series: z.array(z.string()).optional().describe(`Axes whose values make one line. Default: every axis except ${BUDGET_AXES.join(', ')}.`),
+        metric: z
+          .string()
+          .optional()
+          .describe("Quality metric on the y axis, by name: fd | kid | classTV | confidence | sw | mmd2 | meanError | … (a metric the runs compute). Default: 'fd' where computed, else 'sw', else the first metric."),
+        series: z
+          .array(z.string())
+          .optional()
+          .describe(`Axes (or dotted columns of object axes, e.g. solver.name) whose values make one line. Default: every axis except ${BUDGET_AXES.join(', ')} and the seeds.`),
       })
       .strict()
       .prefault({})
       .describe('The quality-vs-NFE and quality-vs-time plots. Default: each field\'s default.'),
     workers: z.number().int().positive().default(1).describe('Cells run in parallel (worker threads); --workers overrides. Default 1.'),
+    seeds: z
+      .array(z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER))
+      .min(1)
+      .refine((v) => new Set(v).size === v.length, 'seeds must be distinct')
+      .optional()
+      .describe(
+        `Replicates: every cell runs once per seed (an innermost axis ${REPLICATE_AXIS}); the results give each metric's mean and 95% confidence interval over the seeds, and the plots draw it as a band. Default: the base's one seed.`,
+      ),
   })
   .strict();
 
@@ -122,6 +160,12 @@ export function loadSweep(file: string, opts: { sets?: readonly string[]; cwd?: 
   }
 
   const axes = Object.entries(sweep.axes);
+  if (sweep.seeds) {
+    if (REPLICATE_AXIS in sweep.axes) {
+      throw ConfigError.at({ ...locate([fileSource], ['seeds']), path: 'seeds', message: `give either seeds or an axis ${REPLICATE_AXIS}, not both`, value: sweep.seeds, hasValue: true });
+    }
+    axes.push([REPLICATE_AXIS, sweep.seeds]);
+  }
   const combos = cartesian(axes.map(([, values]) => values.map((_, i) => i)));
   const ids = cellIds(axes, combos);
   const cells: SweepCell[] = [];
@@ -153,7 +197,7 @@ export function loadSweep(file: string, opts: { sets?: readonly string[]; cwd?: 
     }
   });
   if (issues.length) throw new ConfigError(dedupe(issues));
-  const axisKeys = axes.map(([k]) => k);
+  const axisKeys = [...new Set(axes.flatMap(([k, values]) => [k, ...values.flatMap((v) => (isPlainObject(v) ? Object.keys(flattenValues({ [k]: v })) : []))]))];
   for (const s of sweep.plot.series ?? []) {
     if (!axisKeys.includes(s)) {
       throw ConfigError.at({ ...locate([fileSource], ['plot', 'series']), path: 'plot.series', message: `'${s}' is not an axis; axes: ${axisKeys.join(', ')}`, value: s, hasValue: true });
@@ -189,7 +233,11 @@ function valueText(v: unknown): string {
 export function cellIds(axes: [string, unknown[]][], combos: number[][]): string[] {
   const last = axes.map(([k]) => k.split('.').pop()!);
   const short = axes.map(([k], i) => (last.filter((l) => l === last[i]).length > 1 ? k : last[i]));
-  const raw = combos.map((combo) => combo.map((vi, a) => `${short[a]}=${valueText(axes[a][1][vi])}`).join(','));
+  const part = (a: number, v: unknown) =>
+    isPlainObject(v)
+      ? Object.entries(flattenValues(v)).map(([k, x]) => `${k.split('.').pop()}=${valueText(x)}`).join(',')
+      : `${short[a]}=${valueText(v)}`;
+  const raw = combos.map((combo) => combo.map((vi, a) => part(a, axes[a][1][vi])).join(','));
   const counts = new Map<string, number>();
   for (const id of raw) counts.set(id, (counts.get(id) ?? 0) + 1);
   return raw.map((id, i) => {

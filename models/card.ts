@@ -59,6 +59,8 @@ export const modelCardSchema = z.object({
   data: z.object({
     name: z.string(),
     reference: z.string().optional(),
+    /** Feature classifier (.onnx) for FD, KID and class coverage of image samples, relative to the card. */
+    classifier: z.string().optional(),
     mixture: z.object({
       means: z.array(z.array(z.number())),
       stds: z.union([z.array(z.number()), z.array(z.array(z.number()))]).optional(),
