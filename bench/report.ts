@@ -40,5 +40,13 @@ export function markdownReport(r: BenchResult): string {
     md += `\nStochastic solvers: sliced Wasserstein to exact samples, mean over 3 seeds; noise floor (exact against exact) = ${f(a.swNoiseFloor, 4)}.\n\n`;
     md += table(['solver', 'setting', 'NFE', 'sliced W2'], a.sde.map((s) => [s.solver, s.setting, f(s.nfe, 0), f(s.slicedWasserstein, 4)]));
   }
+  if (r.imageMetrics) {
+    const b = r.imageMetrics;
+    md += `\n## Image metrics: classifier features + Fréchet distance (${b.n} images, ${b.featureDim}-d features)\n\n`;
+    md += table(
+      ['features ms', 'mean + covariance ms', 'FD ms', 'features + FD ms', 'images/s (features)', 'KID ms (2000 rows, 100 subsets)'],
+      [[f(b.featuresMs, 0), f(b.statsMs, 0), f(b.fdMs, 0), f(b.fdTotalMs, 0), f(b.imagesPerSecond, 0), f(b.kidMs, 0)]],
+    );
+  }
   return md;
 }

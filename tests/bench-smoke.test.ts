@@ -12,7 +12,7 @@ test('npm run bench --quick writes its JSON and markdown report', async () => {
   const stderr = process.stderr.write;
   process.stderr.write = (() => true) as typeof process.stderr.write;
   try {
-    await runBench({ quick: true, threads: 1, reps: 1, out, only: ['overhead', 'torch', 'accuracy'] });
+    await runBench({ quick: true, threads: 1, reps: 1, out, only: ['overhead', 'torch', 'accuracy', 'features'] });
   } finally {
     process.stdout.write = write;
     process.stderr.write = stderr;
@@ -28,7 +28,10 @@ test('npm run bench --quick writes its JSON and markdown report', async () => {
     expect(json.torch.rows).toHaveLength(3);
     expect(json.torch.probeMaxDiff).toBeLessThan(1e-4);
   } else expect(json.torch.message).toMatch(/skipped/);
+  expect(json.imageMetrics.n).toBe(500);
+  expect(json.imageMetrics.fdTotalMs).toBeGreaterThan(0);
   const md = readFileSync(path.join(out, 'bench.md'), 'utf8');
+  expect(md).toMatch(/## Image metrics: classifier features \+ Fréchet distance/);
   expect(md).toMatch(/## Overhead/);
   expect(md).toMatch(/## Accuracy per NFE/);
 });
