@@ -14,7 +14,7 @@ import { writeFileAtomic, writeJsonAtomic } from '../core/files';
 import { Metrics, computeMetrics } from '../metrics';
 import { npyToFloat64, readNpy, writeNpy } from '../core/npy';
 import { previewPng } from './preview';
-import { FeatureMetricsInfo, featureMetrics } from './feature-metrics';
+import { FeatureMetricsInfo, prepareFeatureMetrics } from './feature-metrics';
 
 /**
  * One experiment run: config → SDE, model, solver → samples → metrics → run folder
@@ -144,6 +144,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions =
     checkXT(config, sampleShape, sources);
     const xT = config.sampling.xT ? npyToFloat64(readNpy(config.sampling.xT)).subarray(0, n * dim) : undefined;
     const reference = loadReference(built.reference, sampleShape, sources);
+    const imageMetrics = prepareFeatureMetrics(config, built, sources);
 
     const { name: solverName, ...settings } = config.solver;
     log(`sampling ${n} × [${sampleShape.join(', ')}] with ${solverName} on ${built.sdeSpec.kind.toUpperCase()} (${built.executionProvider})`);
@@ -167,7 +168,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions =
           dataRange: built.dataRange,
         })
       : {};
-    const features = await featureMetrics(config, built, samples, n, sources);
+    const features = await imageMetrics.measure(samples, n);
     Object.assign(metrics, features.metrics);
 
     fs.mkdirSync(dir, { recursive: true });

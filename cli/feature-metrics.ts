@@ -9,8 +9,11 @@ import { formatNumber } from './format';
 
 /**
  * A run's image metrics (FD, KID, class coverage, with their floors at the run's n) in the feature
- * space of the classifier that reference.features or the model card names. Loaded lazily: runs
- * without images never load the classifier.
+ * space of the classifier that reference.features or the model card names. In two steps, so that
+ * a bad classifier or stale reference statistics stop the run before it samples, not after:
+ *   const features = prepareFeatureMetrics(config, built, sources);   // reads and checks the files
+ *   const { metrics, info } = await features.measure(samples, n);     // runs the classifier
+ * The classifier module (onnxruntime) is loaded only for runs that have image metrics.
  */
 
 /** The metrics this adds to a run's (printed on their own summary line). */
@@ -18,43 +21,43 @@ export const FEATURE_METRICS = ['fd', 'fdFloor', 'fdFloorSd', 'kid', 'kidStd', '
 
 export type FeatureMetricsInfo = ({ source: 'classifier'; from: string } & ImageQualityInfo) | { source: 'none'; reason: string };
 
-export async function featureMetrics(
-  config: ExperimentConfig,
-  built: BuiltModel,
-  samples: ArrayLike<number>,
-  n: number,
-  sources: readonly Source[],
-): Promise<{ metrics: Record<string, number>; info: FeatureMetricsInfo }> {
+export interface PreparedFeatureMetrics {
+  measure(samples: ArrayLike<number>, n: number): Promise<{ metrics: Record<string, number>; info: FeatureMetricsInfo }>;
+}
+
+export function prepareFeatureMetrics(config: ExperimentConfig, built: BuiltModel, sources: readonly Source[]): PreparedFeatureMetrics {
   const plan = planFeatures(config, built.card, built.cardPath, built.sampleShape);
-  if (plan.source === 'none') return { metrics: {}, info: plan };
+  if (plan.source === 'none') return { measure: async () => ({ metrics: {}, info: plan }) };
   const fail = (message: string) => ConfigError.at({ ...locate(sources, ['reference', 'features']), path: 'reference.features', message });
-  const { FeatureClassifier } = require('../metrics/features') as typeof import('../metrics/features');
+  const { FeatureClassifier, readClassifierCard } = require('../metrics/features') as typeof import('../metrics/features');
   const { imageQuality, referenceFor } = require('../metrics/image-quality') as typeof import('../metrics/image-quality');
-  let classifier: import('../metrics/features').FeatureClassifier;
+  const name = path.basename(plan.path);
+  let card: import('../models/classifier-card').ClassifierCard;
+  let reference: import('../metrics/feature-reference').FeatureReference;
   try {
-    classifier = await FeatureClassifier.load(plan.path);
+    const read = readClassifierCard(plan.path);
+    card = read.card;
+    reference = referenceFor({ file: path.resolve(plan.path), card, cardPath: read.cardPath });
   } catch (e) {
-    throw fail(`${plan.from}: ${(e as Error).message}`);
+    throw fail(`${plan.from === 'reference.features' ? '' : `${plan.from}: `}${(e as Error).message}`);
   }
-  try {
-    const { sampleShape, dataRange } = classifier.card;
-    if (sampleShape.join(',') !== built.sampleShape.join(',')) {
-      throw fail(`the classifier ${path.basename(plan.path)} takes images [${sampleShape.join(', ')}], the samples are [${built.sampleShape.join(', ')}]`);
-    }
-    if (built.dataRange && built.dataRange.join(',') !== dataRange.join(',')) {
-      throw fail(`the classifier ${path.basename(plan.path)} takes data in [${dataRange.join(', ')}], the model's samples are in [${built.dataRange.join(', ')}]`);
-    }
-    let reference;
-    try {
-      reference = referenceFor(classifier);
-    } catch (e) {
-      throw fail((e as Error).message);
-    }
-    const q = await imageQuality(classifier, reference, samples, n);
-    return { metrics: q.metrics, info: { source: 'classifier', from: plan.from, ...q.info } };
-  } finally {
-    await classifier.dispose();
+  if (card.sampleShape.join(',') !== built.sampleShape.join(',')) {
+    throw fail(`the classifier ${name} takes images [${card.sampleShape.join(', ')}], the samples are [${built.sampleShape.join(', ')}]`);
   }
+  if (built.dataRange && built.dataRange.join(',') !== card.dataRange.join(',')) {
+    throw fail(`the classifier ${name} takes data in [${card.dataRange.join(', ')}], the model's samples are in [${built.dataRange.join(', ')}]`);
+  }
+  return {
+    async measure(samples, n) {
+      const classifier = await FeatureClassifier.load(plan.path);
+      try {
+        const q = await imageQuality(classifier, reference, samples, n);
+        return { metrics: q.metrics, info: { source: 'classifier', from: plan.from, ...q.info } };
+      } finally {
+        await classifier.dispose();
+      }
+    },
+  };
 }
 
 const fmt = formatNumber;

@@ -34,8 +34,8 @@ export interface ImageQuality {
   info: ImageQualityInfo;
 }
 
-/** The reference statistics a classifier's card names for its test split. */
-export function referenceFor(classifier: FeatureClassifier): FeatureReference {
+/** The reference statistics a classifier's card names for its test split (checked against the classifier file's hash). */
+export function referenceFor(classifier: Pick<FeatureClassifier, 'file' | 'card' | 'cardPath'>): FeatureReference {
   return loadFeatureReference(path.resolve(path.dirname(classifier.cardPath), classifier.card.reference.test), classifier.file);
 }
 

@@ -128,7 +128,12 @@ const cli = (args: string[], cwd = tmp) => runCli(args, cwd);
     const m = JSON.parse(r.stdout) as Manifest;
     expect(m.sampleShape).toEqual([1, 28, 28]);
     expect(m.reference).toMatchObject({ source: 'npy', n: 1000 });
-    expect(Object.keys(m.metrics).sort()).toEqual(['meanError', 'mmd2', 'pixelHist', 'pixelMean', 'pixelStd', 'refPixelMean', 'refPixelStd', 'sw']);
+    expect(Object.keys(m.metrics).sort()).toEqual(
+      ['meanError', 'mmd2', 'pixelHist', 'pixelMean', 'pixelStd', 'refPixelMean', 'refPixelStd', 'sw',
+        'fd', 'fdFloor', 'fdFloorSd', 'kid', 'kidStd', 'kidFloor', 'kidFloorSd', 'classTV', 'classTVFloor', 'confidence', 'refConfidence'].sort(),
+    );
+    // The image metrics come from the card's classifier, at the run's n, with the floor at that n.
+    expect(m.features).toMatchObject({ source: 'classifier', from: 'model card data.classifier (classifier.onnx)', n: 4 });
     expect(m.metrics.refPixelMean).toBeGreaterThan(-1);
     expect(m.metrics.refPixelMean).toBeLessThan(0);
     expect(readNpy(path.join(out, 'samples.npy')).shape).toEqual([4, 1, 28, 28]);
