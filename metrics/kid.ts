@@ -87,13 +87,14 @@ function gatherRows(x: Samples, idx: Int32Array, dim: number): Float64Array {
 }
 
 /**
- * k distinct indices out of 0..n−1 (a partial Fisher–Yates shuffle), from the uniform draws of
- * (seed, step, stream): the same arguments give the same choice.
+ * min(k, n) distinct indices out of 0..n−1 in random order (a partial Fisher–Yates shuffle; k ≥ n
+ * gives a random permutation), from the uniform draws of (seed, step, stream): the same arguments
+ * give the same choice.
  */
 export function chooseDistinct(n: number, k: number, noise: NoiseSource, step: number, stream: number): Int32Array {
   const perm = new Int32Array(n);
   for (let i = 0; i < n; i++) perm[i] = i;
-  if (k >= n) return perm;
+  k = min(k, n);
   const u = new Float64Array(k);
   noise.uniform(u, step, stream);
   for (let i = 0; i < k; i++) {
@@ -112,8 +113,10 @@ export async function kernelInceptionDistance(a: Samples, b: Samples, dim: numbe
   const cap = opts.maxSamples ?? 2000;
   const subsets = opts.subsets ?? 100;
   const noise = new NoiseSource(opts.seed ?? 0);
-  const ia = chooseDistinct(na, min(na, cap), noise, 0, KID_STREAMS.rowsA);
-  const ib = chooseDistinct(nb, min(nb, cap), noise, 0, KID_STREAMS.rowsB);
+  // All rows where a set fits the cap, else maxSamples of them at random.
+  const rowsOf = (n: number, stream: number) => (n <= cap ? Int32Array.from({ length: n }, (_, i) => i) : chooseDistinct(n, cap, noise, 0, stream));
+  const ia = rowsOf(na, KID_STREAMS.rowsA);
+  const ib = rowsOf(nb, KID_STREAMS.rowsB);
   const ma = ia.length;
   const mb = ib.length;
   const s = opts.subsetSize ?? min(1000, ma, mb);

@@ -89,7 +89,9 @@ describe('KID', () => {
     expect(new Set(c).size).toBe(20);
     expect([...c].every((i) => i >= 0 && i < 50)).toBe(true);
     expect([...chooseDistinct(50, 20, new NoiseSource(3), 1, 0x4b0)]).toEqual([...c]);
-    expect([...chooseDistinct(5, 9, new NoiseSource(3), 1, 0x4b0)]).toEqual([0, 1, 2, 3, 4]);
+    const all = [...chooseDistinct(50, 99, new NoiseSource(3), 1, 0x4b0)];
+    expect([...all].sort((x, y) => x - y)).toEqual([...Array(50).keys()]); // k ≥ n: a permutation…
+    expect(all).not.toEqual([...Array(50).keys()]); // …a shuffled one
   });
 });
 
