@@ -8,7 +8,7 @@
  *   - sanity ladder: FD and KID of the test slice against the reference grow strictly with added
  *     Gaussian noise, and the clean slice sits within the floor while σ = 0.1 is far above it;
  *   - the shipped VP U-Net: many-step PC samples score better (FD, KID, class TV) than too-few-step
- *     ones.
+ *     ones (40 against 4 steps on 64 images: see the cost note there).
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -103,7 +103,7 @@ describe('shipped reference statistics', () => {
     const trainMean = npyToFloat64(readNpy(path.join(DIR, train.mean)));
     expect(rel(trainMean, reference.stats.mean)).toBeGreaterThan(1e-3);
     expect(frechetDistance(s.stats, reference.stats).fd).toBeLessThan(1e-9);
-  });
+  }, 300_000);
 });
 
 describe('sanity ladder on real images', () => {
@@ -128,15 +128,18 @@ describe('sanity ladder on real images', () => {
     expect(fd[2]).toBeGreaterThan(2 * floor);
     expect(abs(kid[0])).toBeLessThan(3 * results[0].metrics.kidFloorSd + 2 * results[0].metrics.kidStd);
     expect(kid[2]).toBeGreaterThan(10 * results[0].metrics.kidFloorSd);
-  });
+  }, 300_000);
 });
 
 describe('shipped VP U-Net', () => {
-  // Cost: n × NFE U-Net evaluations (~1 ms each on 2 free cores, several times that on a loaded
-  // machine). 100 images: PC with 100 steps (200 NFE) against PC with 4 steps (8 NFE).
-  const N = 100;
+  // Cost: n × NFE U-Net evaluations, ~1 ms each on 2 free cores and 5–10 ms on this shared machine
+  // under load (measured). 64 images of PC at 40 steps (80 NFE) and at 4 steps (8 NFE): 5 600
+  // evaluations, ~6 s free, ~30 s loaded. 1 000-step PC on 64 images would be 128 000 (2–20 min).
+  // Measured (classifier of epoch 7): FD 915 vs 88 (floor at n = 64: 26), KID 99 vs 0.48, class TV
+  // 0.80 vs 0.35. Confidence is no ranking: 4-step blobs are confidently called bags (0.83 vs 0.62).
+  const N = 64;
 
-  test('many-step PC samples score better than too-few-step ones (FD, KID, class TV, confidence)', async () => {
+  test('many-step PC samples score better than too-few-step ones (FD, KID, class TV)', async () => {
     const model = await loadOnnxScoreModel(path.join(DIR, 'unet-vp.onnx'), { device: 'cpu', log: () => {} });
     try {
       const score = async (steps: number) => {
@@ -144,16 +147,15 @@ describe('shipped VP U-Net', () => {
         return imageQuality(classifier, reference, r.samples.data, N);
       };
       const few = await score(4);
-      const many = await score(100);
-      console.log(`U-Net VP, n=${N}: PC 4 steps FD ${few.metrics.fd.toFixed(2)} KID ${few.metrics.kid.toExponential(2)}; PC 100 steps FD ${many.metrics.fd.toFixed(2)} KID ${many.metrics.kid.toExponential(2)}; floor FD ${many.metrics.fdFloor.toFixed(2)}`);
+      const many = await score(40);
+      console.log(`U-Net VP, n=${N}: PC 4 steps FD ${few.metrics.fd.toFixed(2)} KID ${few.metrics.kid.toExponential(2)} TV ${few.metrics.classTV.toFixed(3)}; PC 40 steps FD ${many.metrics.fd.toFixed(2)} KID ${many.metrics.kid.toExponential(2)} TV ${many.metrics.classTV.toFixed(3)}; floor FD ${many.metrics.fdFloor.toFixed(2)}`);
       expect(many.metrics.fd).toBeLessThan(0.5 * few.metrics.fd);
       expect(many.metrics.kid).toBeLessThan(few.metrics.kid - 3 * few.metrics.kidStd);
       expect(many.metrics.classTV).toBeLessThan(few.metrics.classTV);
-      expect(many.metrics.confidence).toBeGreaterThan(few.metrics.confidence);
     } finally {
       await model.dispose();
     }
-  });
+  }, 300_000);
 });
 
 describe('runs', () => {
