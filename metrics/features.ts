@@ -35,27 +35,21 @@ export function readClassifierCard(file: string): { card: ClassifierCard; cardPa
   const abs = resolve(file);
   if (!existsSync(abs)) throw new ModelFileError(abs, 'classifier file not found');
   const jsonPath = join(dirname(abs), `${basename(abs, extname(abs))}.card.json`);
-  let raw: unknown;
-  let where: string;
   let meta: string | undefined;
   try {
     meta = readOnnxTopLevel(readFileSync(abs)).metadata[CLASSIFIER_METADATA_KEY];
   } catch (e) {
     throw new ModelFileError(abs, `not an ONNX model (${(e as Error).message})`);
   }
+  if (meta === undefined && !existsSync(jsonPath)) {
+    throw new ModelFileError(abs, `no classifier card: no ONNX metadata '${CLASSIFIER_METADATA_KEY}' and no ${jsonPath}`);
+  }
+  const where = meta !== undefined ? `ONNX metadata '${CLASSIFIER_METADATA_KEY}'` : jsonPath;
+  let raw: unknown;
   try {
-    if (meta !== undefined) {
-      where = `ONNX metadata '${CLASSIFIER_METADATA_KEY}'`;
-      raw = JSON.parse(meta);
-    } else if (existsSync(jsonPath)) {
-      where = jsonPath;
-      raw = JSON.parse(readFileSync(jsonPath, 'utf8'));
-    } else {
-      throw new ModelFileError(abs, `no classifier card: no ONNX metadata '${CLASSIFIER_METADATA_KEY}' and no ${jsonPath}`);
-    }
+    raw = JSON.parse(meta ?? readFileSync(jsonPath, 'utf8'));
   } catch (e) {
-    if (e instanceof ModelFileError) throw e;
-    throw new ModelFileError(abs, `the classifier card is not valid JSON: ${(e as Error).message}`);
+    throw new ModelFileError(abs, `the classifier card in ${where} is not valid JSON: ${(e as Error).message}`);
   }
   const parsed = classifierCardSchema.safeParse(raw);
   if (!parsed.success) {

@@ -14,7 +14,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { NoiseSource } from '../core/noise';
 import { npyToFloat64, readNpy } from '../core/npy';
-import { FeatureClassifier } from '../metrics/features';
+import { FeatureClassifier, readClassifierCard } from '../metrics/features';
+import { probeModelBytes } from '../models/onnx/onnx-file';
 import { FASHION_MNIST_DIR, loadFashionMnist } from '../metrics/fashion-mnist-data';
 import { FeatureReference } from '../metrics/feature-reference';
 import { ImageQuality, imageQuality, referenceFor } from '../metrics/image-quality';
@@ -60,6 +61,28 @@ describe('shipped classifier', () => {
     expect(abs(acc - p)).toBeLessThan(3 * se);
     const shifted = Uint8Array.from(labels, (l) => (l + 1) % k);
     expect(abs(argmaxAccuracy(logits, shifted, k) - p)).toBeGreaterThan(3 * se);
+  });
+});
+
+describe('classifier files', () => {
+  test('no card, a broken card, no ONNX: errors that name the file and what is wrong', () => {
+    const tmp = fs.mkdtempSync(path.join(require('os').tmpdir(), 'score-sde-classifier-'));
+    try {
+      const onnx = path.join(tmp, 'c.onnx');
+      fs.writeFileSync(onnx, probeModelBytes());
+      expect(() => readClassifierCard(onnx)).toThrow(/c\.onnx: no classifier card: no ONNX metadata 'score_sde_classifier' and no .*c\.card\.json/);
+      fs.writeFileSync(path.join(tmp, 'c.card.json'), '{"format": "score-sde-classifier/1"');
+      expect(() => readClassifierCard(onnx)).toThrow(/the classifier card in .*c\.card\.json is not valid JSON/);
+      const card = JSON.parse(fs.readFileSync(path.join(DIR, 'classifier.card.json'), 'utf8'));
+      fs.writeFileSync(path.join(tmp, 'c.card.json'), JSON.stringify({ ...card, featureDim: -1 }));
+      expect(() => readClassifierCard(onnx)).toThrow(/the classifier card in .*c\.card\.json is invalid: featureDim/);
+      fs.writeFileSync(path.join(tmp, 'c.card.json'), JSON.stringify(card));
+      expect(readClassifierCard(onnx).card.featureDim).toBe(256);
+      fs.writeFileSync(onnx, 'not onnx');
+      expect(() => readClassifierCard(onnx)).toThrow(/c\.onnx: not an ONNX model/);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });
 
