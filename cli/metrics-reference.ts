@@ -3,7 +3,7 @@
  * code through onnxruntime (so one implementation makes and reads them), from Debian's
  * Fashion-MNIST (`apt-get install dataset-fashion-mnist`). Writes beside the classifier:
  *   classifier-reference-test.json   + -test-mean.npy, -test-cov.npy (float64), -test-features.npy
- *                                      (float32, KID's rows: the first `--kid-rows` test images),
+ *                                      (float32, KID's rows: the last `--kid-rows` test images),
  *                                      and the floor ladder (see floorLadder)
  *   classifier-reference-train.json  + -train-mean.npy, -train-cov.npy
  *   fashion-mnist-test-1000-labels.npy  labels (uint8) of the shipped fashion-mnist-test-1000.npy
@@ -137,7 +137,10 @@ async function main(args: Args): Promise<void> {
     const te = await splitStatistics(classifier, test);
     const tr = await splitStatistics(classifier, train);
     log(`test accuracy ${te.accuracy.toFixed(4)}, train accuracy ${tr.accuracy.toFixed(4)}`);
-    const kidRows = te.features.slice(0, args.kidRows * d);
+    // KID's rows: the last test images, apart from the first 1 000 (the shipped test slice), so
+    // that real images from that slice are not scored against copies of themselves.
+    const kidFirst = test.n - args.kidRows;
+    const kidRows = te.features.slice(kidFirst * d);
     const trainVsTest = frechetDistance(tr.stats, te.stats).fd;
     const floors = await floorLadder(tr, { stats: te.stats, kidRows, predictedHistogram: te.predictedHistogram }, d, classifier.classes, {
       ladder: args.ladder,
@@ -165,7 +168,7 @@ async function main(args: Args): Promise<void> {
       const json = base(split, s, n);
       if (split === 'test') {
         writeNpy(path.join(dir, 'classifier-reference-test-features.npy'), kidRows, [args.kidRows, d], 'float32');
-        json.features = { file: 'classifier-reference-test-features.npy', rows: args.kidRows, which: `the first ${args.kidRows} test images` };
+        json.features = { file: 'classifier-reference-test-features.npy', rows: args.kidRows, which: `test images ${kidFirst}..${test.n - 1} (the last ${args.kidRows})` };
         json.floors = {
           method: `n random train images (${args.draws} disjoint draws per n) against the test statistics; the whole train set scores FD ${trainVsTest.toFixed(4)}`,
           kid: { subsets: 100, subsetSize: 'min(1000, n)', maxSamples: 2000 },

@@ -10,7 +10,7 @@ import { GaussianStats } from './frechet';
  * `npm run metrics:reference` (cli/metrics-reference.ts): a small JSON beside .npy files.
  *
  *   mean, cov       float64 [d] and [d, d] of all images of the split (FD's reference Gaussian)
- *   features        float32 [m, d] of the split's first m images (KID's reference rows), optional
+ *   features        float32 [m, d] of m of the split's images (KID's reference rows), optional
  *   histograms      the split's labels, and the classifier's predictions on it (class coverage
  *                   compares samples' predictions with the latter: same instrument on both sides)
  *   floors          what data scores at n: FD, KID, class TV and confidence of n images from
