@@ -3,7 +3,9 @@ import * as path from 'path';
 import * as YAML from 'yaml';
 import { z } from 'zod';
 import { SOLVERS } from '../solvers/registry';
+import { InputFileError, readInputFile, statInputFile } from '../core/files';
 import { ConfigError, ConfigIssue } from './errors';
+import { FORBIDDEN_KEYS, LIMITS, findIndexBeyondEnd, findUnsafeKey, forbiddenKeyMessage } from './limits';
 import { allowedKeys, describeType, objectShape, schemaAt, unionOptions } from './introspect';
 import { ExperimentConfig, PATH_FIELDS, experimentConfigSchema, referenceIsPath } from './schema';
 
@@ -68,7 +70,7 @@ export function loadConfig(file: string, opts: LoadOptions = {}): LoadedConfig {
   const sources = [...chain.sources];
   for (const expr of opts.sets ?? []) {
     const { path: keyPath, value } = parseSet(expr, opts.cwd ?? process.cwd());
-    raw = mergeConfig(raw, objectAt(keyPath, value)) as Record<string, unknown>;
+    raw = applyOverride(raw, keyPath, value, { file: '--set', origin: `--set ${expr}` });
     sources.unshift({ kind: 'override', origin: `--set ${expr}`, file: abs, path: keyPath });
   }
   const config = validateExperiment(raw, sources, abs);
@@ -98,14 +100,33 @@ export interface ParsedFile {
   value: Record<string, unknown>;
 }
 
+/**
+ * Merges `value` at `keyPath` over `raw` (an override: --set, a sweep axis), after checking the
+ * path: no reserved keys, list indices at most one past the end.
+ */
+export function applyOverride(raw: Record<string, unknown>, keyPath: PathKey[], value: unknown, where: { file?: string; origin: string }): Record<string, unknown> {
+  checkKeyPath(keyPath, where);
+  const unsafe = findUnsafeKey(value, keyPath);
+  if (unsafe) throw ConfigError.at({ file: where.file, path: unsafe.path.join('.'), message: unsafe.message, origin: where.origin });
+  const beyond = findIndexBeyondEnd(raw, keyPath);
+  if (beyond) throw ConfigError.at({ file: where.file, path: beyond.path.join('.'), message: beyond.message, origin: where.origin });
+  return mergeConfig(raw, objectAt(keyPath, value)) as Record<string, unknown>;
+}
+
+/** Rejects a path through a reserved key (__proto__, constructor, prototype). */
+export function checkKeyPath(keyPath: readonly PathKey[], where: { file?: string; origin?: string }): void {
+  const bad = keyPath.find((k) => typeof k === 'string' && FORBIDDEN_KEYS.includes(k));
+  if (bad !== undefined) throw ConfigError.at({ file: where.file, path: keyPath.join('.'), message: forbiddenKeyMessage(String(bad)), origin: where.origin });
+}
+
 /** Reads one YAML or JSON file into a mapping; syntax errors carry line:col. */
 export function readConfigFile(file: string, what = 'config'): ParsedFile {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readInputFile(file, LIMITS.configFileBytes).toString('utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw ConfigError.at({ file, path: '', message: code === 'ENOENT' ? `${what} file not found` : `cannot read ${what} file: ${(err as Error).message}` });
+    const reason = err instanceof InputFileError ? err.reason : (err as Error).message;
+    throw ConfigError.at({ file, path: '', message: reason === 'file not found' ? `${what} file not found` : `cannot read ${what} file: ${reason}` });
   }
   const lc = new YAML.LineCounter();
   const doc = YAML.parseDocument(text, { lineCounter: lc, prettyErrors: true, uniqueKeys: true });
@@ -120,10 +141,21 @@ export function readConfigFile(file: string, what = 'config'): ParsedFile {
       })),
     );
   }
-  const value = doc.toJS({ maxAliasCount: 1000 }) as unknown;
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 1000 }) as unknown;
+  } catch (err) {
+    // yaml's guard against "billion laughs" documents: aliases that expand without bound.
+    throw ConfigError.at({ file, path: '', message: `YAML aliases expand too far (${(err as Error).message}); write the values out or use fewer *aliases` });
+  }
   if (value === null || value === undefined) throw ConfigError.at({ file, path: '', message: `${what} file is empty` });
   if (typeof value !== 'object' || Array.isArray(value)) {
     throw ConfigError.at({ file, path: '', line: 1, col: 1, message: `${what} must be a mapping of keys to values`, value, hasValue: true });
+  }
+  const unsafe = findUnsafeKey(value);
+  if (unsafe) {
+    const src: Source = { kind: 'file', file, doc, lc, prefix: [] };
+    throw ConfigError.at({ ...locate([src], unsafe.path, true), file, path: unsafe.path.join('.'), message: unsafe.message });
   }
   return { file, doc, lc, value: value as Record<string, unknown> };
 }
@@ -159,12 +191,19 @@ export function extendChain(value: Record<string, unknown>, source: Source & { k
         throw ConfigError.at({ ...locate([source], at), path: 'extends', message: 'extends must be a file path or a list of them', value: entry, hasValue: true });
       }
       const target = path.resolve(dir, entry);
-      if (stack.includes(target)) {
-        const cycle = [...stack.slice(stack.indexOf(target)), target].map((f) => path.relative(process.cwd(), f) || f).join(' -> ');
-        throw ConfigError.at({ ...locate([source], at), path: 'extends', message: `extends cycle: ${cycle}`, value: entry, hasValue: true });
+      try {
+        statInputFile(target, LIMITS.configFileBytes);
+      } catch (err) {
+        const reason = err instanceof InputFileError ? err.reason : (err as Error).message;
+        const message = reason === 'file not found' ? `extended file not found: ${target}` : `extended file ${target}: ${reason}`;
+        throw ConfigError.at({ ...locate([source], at), path: 'extends', message, value: entry, hasValue: true });
       }
-      if (!fs.existsSync(target)) {
-        throw ConfigError.at({ ...locate([source], at), path: 'extends', message: `extended file not found: ${target}`, value: entry, hasValue: true });
+      // Cycles by real path: two names (a symlink) for one file are the same file.
+      const real = fs.realpathSync(target);
+      const onStack = stack.findIndex((f) => f === target || realPath(f) === real);
+      if (onStack >= 0) {
+        const cycle = [...stack.slice(onStack), target].map((f) => path.relative(process.cwd(), f) || f).join(' -> ');
+        throw ConfigError.at({ ...locate([source], at), path: 'extends', message: `extends cycle: ${cycle}`, value: entry, hasValue: true });
       }
       parents.push(loadChain(target, stack));
     });
@@ -182,6 +221,14 @@ export function extendChain(value: Record<string, unknown>, source: Source & { k
   }
   raw = mergeConfig(raw, own) as Record<string, unknown>;
   return { raw, sources, files };
+}
+
+function realPath(file: string): string {
+  try {
+    return fs.realpathSync(file);
+  } catch {
+    return file;
+  }
 }
 
 /** Resolves the path fields of one file's own values against its folder (in place). */
@@ -312,6 +359,7 @@ export function parseSet(expr: string, cwd: string): { path: PathKey[]; value: u
     throw ConfigError.at({ file: '--set', path: key, message: `cannot parse the value as YAML/JSON: ${(err as Error).message.split('\n')[0]}`, value: text, hasValue: true });
   }
   const keyPath = splitPath(key);
+  checkKeyPath(keyPath, { file: '--set', origin: `--set ${expr}` });
   const probe = objectAt(keyPath, value);
   rebasePaths(probe, cwd);
   return { path: keyPath, value: getPath(probe, keyPath) };
