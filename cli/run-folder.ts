@@ -80,6 +80,7 @@ export function checkOutputDir(dir: string, label: string, bytes = 0): void {
   }
   if (bytes > 0) {
     const free = freeBytes(parent);
+    if (free === 0) throw new OutputFolderError(`${label}: cannot write ${dir}: the file system of ${parent} has no room for files (a pseudo file system such as /proc, or a full disk)`);
     if (free !== undefined && bytes > free) {
       throw new OutputFolderError(`${label}: samples.npy needs ${formatBytes(bytes)}, but the disk of ${parent} has ${formatBytes(free)} free (lower sampling.n, or write elsewhere)`);
     }
@@ -119,9 +120,8 @@ export function claimRunDir(base: string): string {
   }
 }
 
-/** Removes what killed runs left beside `target` (same host, pid gone); puts back a folder a kill left aside. */
-export function cleanStaleSiblings(target: string): void {
-  const parent = path.dirname(target);
+/** Removes what killed runs left in `parent` (same host, pid gone); puts back a folder a kill left aside. */
+export function cleanStaleRuns(parent: string): void {
   let entries: string[];
   try {
     entries = fs.readdirSync(parent);
@@ -156,7 +156,7 @@ export class RunFolder {
     /** The target was claimed empty by this run (claimRunDir): discard() removes it too. */
     private readonly claimed = false,
   ) {
-    cleanStaleSiblings(target);
+    cleanStaleRuns(path.dirname(target));
     this.staging = path.join(path.dirname(target), `.${path.basename(target)}.partial-${HOST}-${process.pid}-${rand()}`);
     try {
       makeDirs(path.dirname(target));

@@ -9,7 +9,7 @@ import { inputFingerprints, sameInputs } from './fingerprint';
 import { packageJson } from './fsutil';
 import { makeDirs, writeFileAtomic, writeJsonAtomic } from '../core/files';
 import { readManifest } from './manifest';
-import { OutputFolderError, publishError } from './run-folder';
+import { OutputFolderError, cleanStaleRuns, publishError } from './run-folder';
 import { acquireSweepLock } from './sweep-lock';
 import { ResultFiles, ResultRow, flatRows, metricNamesOf, writeResults } from './sweep-results';
 import type { WorkerReply, WorkerRequest } from './worker';
@@ -109,6 +109,7 @@ export async function runSweep(sweep: LoadedSweep, opts: SweepOptions = {}): Pro
 }
 
 async function runLocked(sweep: LoadedSweep, dir: string, cellsDir: string, opts: SweepOptions, log: (line: string) => void): Promise<SweepResult> {
+  cleanStaleRuns(cellsDir); // what a killed sweep left half-built
   writeJsonAtomic(path.join(dir, 'sweep.json'), {
     format: 'score-sde-sweep-plan/1',
     name: sweep.name,

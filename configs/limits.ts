@@ -65,3 +65,52 @@ export function findIndexBeyondEnd(raw: unknown, keyPath: readonly LimitPathKey[
   }
   return undefined;
 }
+
+/**
+ * How deeply a YAML/JSON text nests, from the text alone (block indentation levels, `- ` items and
+ * flow brackets outside quotes), so that a hostile file is refused before the YAML parser recurses
+ * into it (it overflows the stack near 900 levels, and V8 can abort instead of throwing). Stops at
+ * the first line deeper than `limit` and says where.
+ */
+export function findDeepNesting(text: string, limit: number = LIMITS.configDepth): { line: number; col: number; depth: number } | undefined {
+  const indents: number[] = [];
+  let block = 0; // levels of block structure around the current flow collection (if any)
+  let flow = 0; // open [ and { brackets
+  const lines = text.split('\n');
+  for (let ln = 0; ln < lines.length; ln++) {
+    const line = lines[ln];
+    let i = 0;
+    while (line[i] === ' ') i++;
+    if (i === line.length || line[i] === '#' || line[i] === '\r') continue;
+    if (flow === 0) {
+      // Indentation is structure only outside flow collections.
+      while (indents.length && indents[indents.length - 1] >= i) indents.pop();
+      indents.push(i);
+      block = indents.length;
+      // '- - x': each sequence indicator on the line opens one more level.
+      while (line[i] === '-' && (line[i + 1] === ' ' || i + 1 === line.length)) {
+        block++;
+        i += 2;
+        while (line[i] === ' ') i++;
+      }
+      if (block > limit) return { line: ln + 1, col: i + 1, depth: block };
+    }
+    let quote = '';
+    let prev = ' ';
+    for (; i < line.length; i++) {
+      const c = line[i];
+      if (quote) {
+        if (c === '\\' && quote === '"') i++;
+        else if (c === quote) quote = '';
+        continue;
+      }
+      if ((c === '"' || c === "'") && ' [{,:'.includes(prev)) quote = c;
+      else if (c === '#' && prev === ' ') break;
+      else if (c === '[' || c === '{') {
+        if (block + ++flow > limit) return { line: ln + 1, col: i + 1, depth: block + flow };
+      } else if (c === ']' || c === '}') flow = Math.max(0, flow - 1);
+      if (c !== ' ') prev = c;
+    }
+  }
+  return undefined;
+}

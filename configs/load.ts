@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { SOLVERS } from '../solvers/registry';
 import { InputFileError, readInputFile, statInputFile } from '../core/files';
 import { ConfigError, ConfigIssue } from './errors';
-import { FORBIDDEN_KEYS, LIMITS, findIndexBeyondEnd, findUnsafeKey, forbiddenKeyMessage } from './limits';
+import { FORBIDDEN_KEYS, LIMITS, findDeepNesting, findIndexBeyondEnd, findUnsafeKey, forbiddenKeyMessage } from './limits';
 import { allowedKeys, describeType, objectShape, schemaAt, unionOptions } from './introspect';
 import { ExperimentConfig, PATH_FIELDS, experimentConfigSchema, referenceIsPath } from './schema';
 
@@ -114,9 +114,9 @@ export function applyOverride(raw: Record<string, unknown>, keyPath: PathKey[], 
 }
 
 /** Rejects a path through a reserved key (__proto__, constructor, prototype). */
-export function checkKeyPath(keyPath: readonly PathKey[], where: { file?: string; origin?: string }): void {
+export function checkKeyPath(keyPath: readonly PathKey[], where: Partial<ConfigIssue>): void {
   const bad = keyPath.find((k) => typeof k === 'string' && FORBIDDEN_KEYS.includes(k));
-  if (bad !== undefined) throw ConfigError.at({ file: where.file, path: keyPath.join('.'), message: forbiddenKeyMessage(String(bad)), origin: where.origin });
+  if (bad !== undefined) throw ConfigError.at({ ...where, path: keyPath.join('.'), message: forbiddenKeyMessage(String(bad)) });
 }
 
 /** Reads one YAML or JSON file into a mapping; syntax errors carry line:col. */
@@ -128,6 +128,8 @@ export function readConfigFile(file: string, what = 'config'): ParsedFile {
     const reason = err instanceof InputFileError ? err.reason : (err as Error).message;
     throw ConfigError.at({ file, path: '', message: reason === 'file not found' ? `${what} file not found` : `cannot read ${what} file: ${reason}` });
   }
+  const deep = findDeepNesting(text);
+  if (deep) throw ConfigError.at({ file, path: '', line: deep.line, col: deep.col, message: `nested more than ${LIMITS.configDepth} levels deep (the limit for a config)` });
   const lc = new YAML.LineCounter();
   const doc = YAML.parseDocument(text, { lineCounter: lc, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length) {
@@ -306,7 +308,8 @@ function variantKeys(section: string): Set<string> {
 }
 
 function clone<T>(v: T): T {
-  return v === undefined ? v : (JSON.parse(JSON.stringify(v)) as T);
+  // structuredClone keeps ±Infinity and NaN (YAML's .inf, .nan), which a JSON round trip makes null.
+  return v === undefined ? v : structuredClone(v);
 }
 
 export function splitPath(p: string): PathKey[] {

@@ -127,7 +127,7 @@ export function readInputFile(file: string, maxBytes: number): Buffer {
 
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} bytes`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  const units = ['KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
   let v = n / 1024;
   let u = 0;
   while (v >= 1024 && u < units.length - 1) {
