@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { cli as runCli } from './support/cli';
+import { cli as runCli, withEnv } from './support/cli';
 import { kill, spawnCli, waitUntil } from './support/child-cli';
 import { readNpy, readNpyHeader } from '../core/npy';
 import { claimRunDir } from '../cli/run-folder';
@@ -43,11 +43,6 @@ function expectConsistent(dir: string, seed: number, n: number): void {
   expect(m.seed).toBe(seed);
   expect(m.n).toBe(n);
   expect(readNpy(path.join(dir, 'samples.npy')).shape).toEqual([n, 2]);
-}
-
-function withEnv<T>(name: string, value: string, body: () => Promise<T>): Promise<T> {
-  process.env[name] = value;
-  return body().finally(() => delete process.env[name]);
 }
 
 describe('run folders', () => {

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
-import { cli as runCli } from './support/cli';
+import { cli as runCli, withEnv } from './support/cli';
 import { kill, spawnCli, waitUntil } from './support/child-cli';
 import { readNpy } from '../core/npy';
 import type { Manifest } from '../cli/manifest';
@@ -47,11 +47,6 @@ const CELLS = ['name=euler_maruyama,steps=5', 'name=euler_maruyama,steps=15', 'n
 
 function manifest(dir: string, cell: string): Manifest {
   return JSON.parse(fs.readFileSync(path.join(dir, 'cells', cell, 'manifest.json'), 'utf8')) as Manifest;
-}
-
-function withEnv<T>(name: string, value: string, body: () => Promise<T>): Promise<T> {
-  process.env[name] = value;
-  return body().finally(() => delete process.env[name]);
 }
 
 describe('sweep resume', () => {
