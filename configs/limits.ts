@@ -14,8 +14,6 @@ export const LIMITS = {
   configDepth: 64,
   /** Cells of one sweep (the product of the axes' lengths). */
   sweepCells: 10_000,
-  /** A model card JSON. */
-  cardFileBytes: 4 * 1024 * 1024,
 } as const;
 
 /** Keys that would reach Object.prototype through a merge or a path: rejected everywhere. */

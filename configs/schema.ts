@@ -163,7 +163,7 @@ export const samplingConfigSchema = z
     batchSize: positiveInt()
       .optional()
       .describe(
-        `Samples per solver call, and per block streamed to samples.npy (memory holds one batch, not n); results do not depend on it (except with a solver's norm: 'batch'). Default: ${DEFAULT_BATCH_VALUES} values per batch, i.e. 2^20 / sample size rounded down to a power of two (524288 2-D samples, 1024 28×28 images), or n if smaller.`,
+        "Samples per solver call, and per block streamed to samples.npy (memory holds one batch, not n); results do not depend on it (except with a solver's norm: 'batch'). Default: 2^20 values per batch, i.e. 2^20 / sample size samples rounded down to a power of two (524288 2-D samples, 1024 28×28 images), or n if smaller.",
       ),
     seed: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).default(0).describe('Noise seed (prior draw and every step). Default 0.'),
     xT: z.string().min(1).optional().describe('Start from these x_T: a .npy of shape [≥ n, ...sampleShape] (the first n rows). Default: prior draws.'),
