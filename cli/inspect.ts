@@ -69,7 +69,7 @@ export async function inspectModel(file: string): Promise<InspectReport> {
     try {
       const model = await loader.onnxModule().loadOnnxScoreModel(abs, { device: 'cpu', log: () => undefined });
       report.card = model.card;
-      report.cardSource = 'as models/onnx loads it: ONNX metadata, else <model>.card.json';
+      report.cardSource = model.cardSource;
       report.scoreModel = { ok: true, detail: `loads as a score model: sampleShape [${model.sampleShape.join(', ')}], ${model.card.parameterization} output, time input '${model.card.timeInput}'` };
       await model.dispose();
     } catch (err) {
