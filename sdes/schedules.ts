@@ -61,6 +61,8 @@ export class CosineBetaSchedule implements BetaSchedule {
   private readonly uEnd: number;
   private readonly phi0: number;
   private readonly tanPhi0: number;
+  private readonly cosPhi0: number;
+  private readonly sinPhi0: number;
 
   constructor(
     readonly s = 0.008,
@@ -73,6 +75,8 @@ export class CosineBetaSchedule implements BetaSchedule {
     }
     this.phi0 = this.phi(0);
     this.tanPhi0 = tan(this.phi0);
+    this.cosPhi0 = cos(this.phi0);
+    this.sinPhi0 = sin(this.phi0);
     const phiEnd = acos(sqrt(alphaBarMin) * cos(this.phi0));
     this.uEnd = (phiEnd * 2 * (1 + s)) / PI - s;
   }
@@ -97,16 +101,19 @@ export class CosineBetaSchedule implements BetaSchedule {
   }
 
   /**
-   * cos φ = e^m cos φ0, solved as φ = atan2(√(sin²φ0 − cos²φ0·expm1(2m)), e^m cos φ0): both
-   * arguments to full relative precision (acos near 1 would not be), then δ = φ − φ0 loses only
-   * φ0·1e-16 absolute.
+   * cos(φ0 + δ) = e^m cos φ0 for δ, as δ = atan2(sin δ, cos δ) with (x, y) = (cos φ, sin φ) =
+   * (e^m cos φ0, √(sin²φ0 − cos²φ0·expm1(2m))) a unit vector: cos δ = x cos φ0 + y sin φ0 and
+   * sin δ = y cos φ0 − x sin φ0 = −cos²φ0·expm1(2m) / (y cos φ0 + x sin φ0), the difference
+   * rewritten without cancellation (acos, or φ − φ0, would lose φ0·1e-16 absolute near t = 0).
    */
   timeForLogMeanCoef(m: number): number {
-    const c0 = cos(this.phi0);
-    const s0 = sin(this.phi0);
-    const phi = atan2(sqrt(s0 * s0 - c0 * c0 * expm1(2 * m)), exp(m) * c0);
-    const u = ((phi - this.phi0) * 2 * (1 + this.s)) / PI;
-    return (u / this.uEnd) * this.T;
+    const c0 = this.cosPhi0;
+    const s0 = this.sinPhi0;
+    const e2 = expm1(2 * m);
+    const x = exp(m) * c0;
+    const y = sqrt(s0 * s0 - c0 * c0 * e2);
+    const delta = atan2((-c0 * c0 * e2) / (y * c0 + x * s0), x * c0 + y * s0);
+    return ((delta * 2 * (1 + this.s)) / PI / this.uEnd) * this.T;
   }
 }
 
