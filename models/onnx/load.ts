@@ -15,7 +15,6 @@ import { Device, ENABLE_CUDA_HINT, cudaPrecheck, diagnoseCudaLoad, shortReason }
 import { OnnxTopLevel, readOnnxTopLevelFile } from './onnx-file';
 import { TimeInputType, fillTimeInput, isIntegerConvention } from './time-convention';
 
-
 export interface OnnxModelOptions {
   /** 'auto' (default) tries CUDA and falls back to CPU; 'cuda' fails if CUDA is unavailable. */
   device?: 'auto' | 'cuda' | 'cpu';
