@@ -33,7 +33,7 @@ const onnxModelSchema = z
   .object({
     type: z.literal('onnx').describe('An exported score network.'),
     path: z.string().min(1).describe('The .onnx file (relative to this config). Required.'),
-    card: z.string().min(1).optional().describe('Model card JSON. Default: <model>.card.json beside the model, else the card in the ONNX metadata.'),
+    card: z.string().min(1).optional().describe('Model card JSON; its sde must match the card embedded in the network, if any. Default: <model>.card.json beside the model (which must agree with the embedded card), else the card in the ONNX metadata.'),
     device: z.enum(DEVICES).optional().describe("'auto' | 'cuda' | 'cpu'. Default: the top-level `device`."),
     threads: positiveInt().optional().describe('onnxruntime intra-op threads. Default: onnxruntime\'s.'),
     maxBatch: positiveInt().optional().describe('Largest batch per session call (larger batches are split). Default: the loader\'s.'),

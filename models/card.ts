@@ -3,9 +3,10 @@ import { sdeSpecSchema } from '../sdes/spec-schema';
 
 /**
  * The model card: everything a sampler needs to use an exported score network correctly. It lives
- * in the ONNX file's metadata (key `score_sde_card`, a JSON string) or in `<model>.card.json`
- * beside it. A config that points at a model needs nothing else, and a config that contradicts
- * the card is an error rather than a silent wrong sample.
+ * in the ONNX file's metadata (key `score_sde_card`, a JSON string) and/or in `<model>.card.json`
+ * beside it; models/onnx/card-source.ts reads it, with one precedence, for validate and run alike.
+ * A config that points at a model needs nothing else, and a config that contradicts the card is
+ * an error rather than a silent wrong sample.
  */
 
 export const TIME_CONVENTIONS = ['t', 't999', 'sigma', 'timestep', 'edm_c_noise'] as const;
