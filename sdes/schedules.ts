@@ -21,9 +21,10 @@ export interface BetaSchedule {
 /** β(t) = β_min + t(β_max − β_min) (score_sde's VP and sub-VP; DDPM in the limit N → ∞). */
 export class LinearBetaSchedule implements BetaSchedule {
   readonly name = 'linear' as const;
+  /** Defaults live in BETA_SCHEDULES (the registry), not here. */
   constructor(
-    readonly betaMin = 0.1,
-    readonly betaMax = 20,
+    readonly betaMin: number,
+    readonly betaMax: number,
   ) {
     requirePositive('betaMin', betaMin);
     requirePositive('betaMax', betaMax);
@@ -64,10 +65,11 @@ export class CosineBetaSchedule implements BetaSchedule {
   private readonly cosPhi0: number;
   private readonly sinPhi0: number;
 
+  /** Defaults live in BETA_SCHEDULES (the registry), not here. */
   constructor(
-    readonly s = 0.008,
-    readonly alphaBarMin = 1e-4,
-    readonly T = 1,
+    readonly s: number,
+    readonly alphaBarMin: number,
+    readonly T: number,
   ) {
     requirePositive('cosine s', s);
     if (!(alphaBarMin > 0 && alphaBarMin < 1)) {
