@@ -1,7 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { ModelCard, modelCardSchema } from '../models/card';
+import { ModelCard } from '../models/card';
 import { UsageError } from './exit-codes';
+import { readModelCard } from '../models/onnx/card-source';
 
 /**
  * `score-sde inspect <model.onnx>`: the graph's inputs and outputs (names, element types, shapes),
@@ -69,7 +70,7 @@ export async function inspectModel(file: string): Promise<InspectReport> {
     try {
       const model = await loader.onnxModule().loadOnnxScoreModel(abs, { device: 'cpu', log: () => undefined });
       report.card = model.card;
-      report.cardSource = 'as models/onnx loads it: ONNX metadata, else <model>.card.json';
+      report.cardSource = model.cardSource;
       report.scoreModel = { ok: true, detail: `loads as a score model: sampleShape [${model.sampleShape.join(', ')}], ${model.card.parameterization} output, time input '${model.card.timeInput}'` };
       await model.dispose();
     } catch (err) {
@@ -82,19 +83,13 @@ export async function inspectModel(file: string): Promise<InspectReport> {
     }
   }
   if (!report.card) {
-    const cardPath = path.join(path.dirname(abs), `${path.basename(abs, path.extname(abs))}.card.json`);
-    if (fs.existsSync(cardPath)) {
-      try {
-        const parsed = modelCardSchema.safeParse(JSON.parse(fs.readFileSync(cardPath, 'utf8')));
-        if (parsed.success) {
-          report.card = parsed.data;
-          report.cardSource = cardPath;
-        } else {
-          report.cardSource = `${cardPath} (invalid: ${parsed.error.issues[0]?.message})`;
-        }
-      } catch (err) {
-        report.cardSource = `${cardPath} (unreadable: ${(err as Error).message})`;
-      }
+    // The model does not load as a score model: show the card the loader would use, or why none.
+    try {
+      const reading = readModelCard(abs);
+      report.card = reading.card;
+      report.cardSource = reading.source;
+    } catch (err) {
+      report.cardSource = `none usable: ${(err as Error).message}`;
     }
   }
   if ('error' in report.executionProviders) {

@@ -310,7 +310,7 @@ async function cmdValidate(args: Args, io: Io): Promise<number> {
         files: loaded.files,
         sde: checked.sde ?? 'from the model card in the ONNX file (read when the model loads)',
         sampleShape: checked.sampleShape,
-        modelCard: checked.cardPath,
+        modelCard: checked.cardSource,
         reference: checked.reference ?? 'from the model card (read when the model loads)',
       },
     };

@@ -1,19 +1,22 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { ModelCard, modelCardSchema } from '../models/card';
+import { ModelCard } from '../models/card';
 import { GaussianMixtureSpec } from '../models/gaussian-mixture';
-import { SdeSpec, makeSDE } from '../sdes/make';
+import { ModelCardReading, readModelCard } from '../models/onnx/card-source';
+import { ModelCardConflictError, ModelFileError } from '../models/onnx/errors';
+import { CompleteSdeSpec, SdeSpec } from '../sdes/definition';
+import { completeSde, makeSDE, sdeSpecIssues } from '../sdes/registry';
 import { InputFileError, statInputFile } from '../core/files';
 import { checkReferenceFile, checkXT } from './input-files';
 import { ConfigError, ConfigIssue } from './errors';
 import { PathKey, Source, locate } from './load';
-import { ExperimentConfig, ModelConfig, SdeConfig } from './schema';
+import { ExperimentConfig, ModelConfig } from './schema';
 
 /**
- * The second half of validation: what needs more than the config itself. The model card (read from
- * `model.card` or `<model>.card.json` beside an ONNX file; at run time the loader's card is the
- * authority), the SDE (config ∪ card, which must agree), the sample shape, the x_T file's shape and
- * the reference for metrics. Every problem is a ConfigError at the field that causes it.
+ * The second half of validation: what needs more than the config itself. The model card (read by
+ * models/onnx/card-source.ts, the same reader and precedence the loader uses, without
+ * onnxruntime), the SDE (config ∪ card, which must agree), the sample shape, the x_T file's shape
+ * and the reference for metrics. Every problem is a ConfigError at the field that causes it.
  */
 
 export type ReferencePlan =
@@ -22,11 +25,14 @@ export type ReferencePlan =
   | { source: 'npy'; path: string; n?: number; from: string };
 
 export interface CheckedExperiment {
-  /** The SDE, complete; undefined for an ONNX model whose card only the loader can read. */
-  sde?: SdeSpec & { T: number; N: number };
+  /** The SDE, complete; undefined only for an ONNX model that is missing (reported at model.path). */
+  sde?: CompleteSdeSpec;
   sampleShape?: number[];
   card?: ModelCard;
+  /** The card file, when the card came from one (else it is the one embedded in the model). */
   cardPath?: string;
+  /** Where the card came from: its file, or the model's ONNX metadata. */
+  cardSource?: string;
   /** Undefined until the card is known. */
   reference?: ReferencePlan;
   /** Data range for image previews and histograms. */
@@ -38,42 +44,37 @@ function issue(sources: readonly Source[], keyPath: PathKey[], message: string, 
   return ConfigError.at({ ...at, path: keyPath.join('.'), message, value, hasValue });
 }
 
-/** The card JSON a config's ONNX model points at, if one can be read without onnxruntime. */
-export function readCardFor(config: ExperimentConfig, sources: readonly Source[] = []): { card: ModelCard; cardPath: string } | undefined {
+/**
+ * The card of a config's ONNX model (models/onnx/card-source.ts: explicit `model.card`, else the
+ * card file beside the model, else the card in the ONNX metadata; cards that contradict the
+ * embedded one are errors), or undefined for inline models and a model file that is missing
+ * (which checkExperiment reports at model.path). Problems are ConfigErrors at model.card when
+ * they are the explicit card's, else at the card file or model.path.
+ */
+export function readCardFor(config: ExperimentConfig, sources: readonly Source[] = []): ModelCardReading | undefined {
   const model = config.model;
   if (model.type !== 'onnx') return undefined;
-  const cardPath = model.card ?? model.path.replace(/(\.onnx)?$/i, '.card.json');
-  if (!fs.existsSync(cardPath)) {
-    if (model.card) throw issue(sources, ['model', 'card'], 'model card file not found', model.card);
-    return undefined;
-  }
-  let raw: unknown;
+  if (model.card && !fs.existsSync(model.card)) throw issue(sources, ['model', 'card'], 'model card file not found', model.card);
+  if (!isFile(model.path)) return undefined;
+  let reading: ModelCardReading;
   try {
-    raw = JSON.parse(fs.readFileSync(cardPath, 'utf8'));
+    reading = readModelCard(model.path, model.card);
   } catch (err) {
-    throw ConfigError.at({ file: cardPath, path: '', message: `model card is not valid JSON: ${(err as Error).message}` });
+    if (!(err instanceof ModelFileError)) throw err;
+    const explicitCard = model.card !== undefined && (err instanceof ModelCardConflictError ? err.explicit : err.cardFile === path.resolve(model.card));
+    if (explicitCard) throw issue(sources, ['model', 'card'], err.message, model.card);
+    if (err.cardFile) throw ConfigError.at({ file: err.cardFile, path: '', message: err.message });
+    throw issue(sources, ['model', 'path'], err.message, model.path);
   }
-  const parsed = modelCardSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => ({ file: cardPath, path: i.path.join('.'), message: `invalid model card: ${i.message}` })));
-  }
-  return { card: parsed.data, cardPath };
+  return reading;
 }
 
-/** Built-in defaults of each SDE kind (those of sdes/ve.ts and sdes/vp.ts). */
-export function completeSde(spec: SdeConfig | ModelCard['sde']): SdeSpec & { T: number; N: number } {
-  const s = spec as Record<string, unknown> & { kind: SdeSpec['kind'] };
-  if (s.kind === 've') {
-    return { kind: 've', sigmaMin: 0.01, sigmaMax: 50, T: 1, N: 1000, ...stripUndefined(s) } as SdeSpec & { T: number; N: number };
+function isFile(file: string): boolean {
+  try {
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
   }
-  const schedule = (s.schedule as string | undefined) ?? 'linear';
-  const base: Record<string, unknown> =
-    schedule === 'cosine' ? { schedule, cosineS: 0.008, alphaBarMin: 1e-4 } : { schedule, betaMin: 0.1, betaMax: 20 };
-  return { kind: s.kind, ...base, T: 1, N: 1000, ...stripUndefined(s) } as SdeSpec & { T: number; N: number };
-}
-
-function stripUndefined(o: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 }
 
 const NUM_TOL = 1e-12;
@@ -82,32 +83,40 @@ function same(a: unknown, b: unknown): boolean {
   return a === b;
 }
 
+function stripUndefined(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+}
+
 /**
- * The SDE: the card's, with what the config states checked against it (every stated field the card
- * records must agree; N and fields the card does not record are the config's), else the config's,
- * else an error for models without a card.
+ * The SDE: each field the config states, else the card's (which records every parameter of its
+ * kind), else the registry's default (sdes/registry.ts). A stated field the card records must
+ * agree with it (N is the config's alone: a run setting, not a property of the network); a stated
+ * field of another variant than the resolved one (cosineS under the card's linear schedule) is an
+ * error. Models without a card need `sde:`.
  */
-export function resolveSde(config: ExperimentConfig, card: ModelCard | undefined, sources: readonly Source[], cardWhere = 'the model card'): (SdeSpec & { T: number; N: number }) | undefined {
-  const stated = config.sde;
-  let spec: SdeSpec & { T: number; N: number };
+export function resolveSde(config: ExperimentConfig, card: ModelCard | undefined, sources: readonly Source[], cardWhere = 'the model card'): CompleteSdeSpec | undefined {
+  const stated = stripUndefined((config.sde ?? {}) as Record<string, unknown>);
+  let merged: SdeSpec;
   if (card) {
-    const cardSde = completeSde(card.sde) as unknown as Record<string, unknown>;
-    if (stated) {
-      for (const [key, value] of Object.entries(stated)) {
-        if (value === undefined || key === 'N') continue;
-        const cardValue = key in (card.sde as Record<string, unknown>) || key === 'kind' ? cardSde[key] : undefined;
-        if (cardValue !== undefined && !same(cardValue, value)) {
-          throw issue(sources, ['sde', key], `disagrees with ${cardWhere}, which says ${key}: ${JSON.stringify(cardValue)} (the network was trained with it; drop the field to take the card's)`, value);
-        }
-      }
+    const cardSde = card.sde as Record<string, unknown>;
+    const keys = Object.keys(stated).sort((a, b) => Number(b === 'kind') - Number(a === 'kind'));
+    for (const key of keys) {
+      if (key === 'N' || !(key in cardSde) || same(cardSde[key], stated[key])) continue;
+      throw issue(sources, ['sde', key], `disagrees with ${cardWhere}, which says ${key}: ${JSON.stringify(cardSde[key])} (the network was trained with it; drop the field to take the card's)`, stated[key]);
     }
-    spec = completeSde({ ...(card.sde as object), ...stripUndefined((stated ?? {}) as Record<string, unknown>) } as SdeConfig);
-  } else if (stated) {
-    spec = completeSde(stated);
+    merged = { ...cardSde, ...stated } as SdeSpec;
+  } else if (config.sde) {
+    merged = stated as SdeSpec;
   } else if (config.model.type === 'onnx') {
     return undefined;
   } else {
     throw issue(sources, ['sde'], `required for model type '${config.model.type}' (there is no model card to take it from): e.g. sde: {kind: vp}`);
+  }
+  const spec = completeSde(merged);
+  const problem = sdeSpecIssues(spec)[0];
+  if (problem) {
+    const fromCard = card !== undefined && stated[problem.field] === undefined;
+    throw issue(sources, ['sde', problem.field], fromCard ? `${problem.message} (from ${cardWhere})` : problem.message, spec[problem.field], !fromCard || undefined);
   }
   try {
     makeSDE(spec);
@@ -177,7 +186,7 @@ export function planReference(config: ExperimentConfig, card: ModelCard | undefi
 /**
  * solver.eps (or the SDE's default) must lie inside (0, T): the solvers integrate from T down to it.
  */
-export function checkSolverTimes(config: ExperimentConfig, sde: SdeSpec & { T: number }, sources: readonly Source[]): void {
+export function checkSolverTimes(config: ExperimentConfig, sde: CompleteSdeSpec, sources: readonly Source[]): void {
   const eps = config.solver.eps as number | undefined;
   if (eps !== undefined && eps >= sde.T) {
     throw issue(sources, ['solver', 'eps'], `must be smaller than the SDE's end time T = ${sde.T} (the solver integrates from T down to eps)`, eps);
@@ -194,12 +203,12 @@ export function checkSolverTimes(config: ExperimentConfig, sde: SdeSpec & { T: n
 export function checkExperiment(config: ExperimentConfig, sources: readonly Source[] = []): CheckedExperiment {
   const cardInfo = readCardFor(config, sources);
   const card = cardInfo?.card;
-  const sde = resolveSde(config, card, sources, cardInfo ? `the model card ${cardInfo.cardPath}` : 'the model card');
+  const sde = resolveSde(config, card, sources, cardInfo ? `the model card ${cardInfo.source}` : 'the model card');
   const m = config.model;
   if (card && m.type === 'onnx') {
     for (const key of ['parameterization', 'timeInput'] as const) {
       if (m[key] !== undefined && m[key] !== card[key]) {
-        throw issue(sources, ['model', key], `disagrees with the model card ${cardInfo!.cardPath}, which says ${key}: '${card[key]}' (drop the field to take the card's)`, m[key]);
+        throw issue(sources, ['model', key], `disagrees with the model card ${cardInfo!.source}, which says ${key}: '${card[key]}' (drop the field to take the card's)`, m[key]);
       }
     }
   }
@@ -230,7 +239,7 @@ export function checkExperiment(config: ExperimentConfig, sources: readonly Sour
   }
   if (sde) checkSolverTimes(config, sde, sources);
   checkXT(config, sampleShape, sources);
-  const reference = card || inline ? planReference(config, card, cardInfo?.cardPath, sources) : undefined;
+  const reference = card || inline ? planReference(config, card, cardInfo?.cardFile, sources) : undefined;
   if (reference?.source === 'npy') checkReferenceFile(reference.path, sampleShape, sources);
-  return { sde, sampleShape, card, cardPath: cardInfo?.cardPath, reference, dataRange: card?.dataRange as [number, number] | undefined };
+  return { sde, sampleShape, card, cardPath: cardInfo?.cardFile, cardSource: cardInfo?.source, reference, dataRange: card?.dataRange as [number, number] | undefined };
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { TIME_CONVENTIONS } from '../models/card';
 import { SOLVERS } from '../solvers/registry';
 import { PARAMETERIZATIONS } from '../sdes/parameterization';
+import { sdeSpecSchema } from '../sdes/spec-schema';
 
 /**
  * The experiment config: one YAML (or JSON) file that says which SDE, which score model, which
@@ -14,7 +15,7 @@ import { PARAMETERIZATIONS } from '../sdes/parameterization';
  *
  * The SDE fields have no schema defaults on purpose: a value written in the config is checked
  * against the model card, one left out comes from the card, and only then from the built-in
- * defaults (see ./resolve.ts).
+ * defaults of the SDE registry (sdes/registry.ts; see ./resolve.ts).
  */
 
 export const DEVICES = ['auto', 'cuda', 'cpu'] as const;
@@ -23,51 +24,16 @@ export type Device = (typeof DEVICES)[number];
 const positive = () => z.number().positive();
 const positiveInt = () => z.number().int().positive();
 
-const sdeT = positive().optional().describe('End time T. Default: the card\'s, else 1.');
-const sdeN = positiveInt().optional().describe('Discretization steps N: the solvers\' default `steps`. Default 1000.');
-
-const vpFields = {
-  schedule: z.enum(['linear', 'cosine']).optional().describe("β schedule: 'linear' or 'cosine'. Default: the card's, else 'linear'."),
-  betaMin: positive().optional().describe('β_min of the linear schedule. Default: the card\'s, else 0.1.'),
-  betaMax: positive().optional().describe('β_max of the linear schedule. Default: the card\'s, else 20.'),
-  cosineS: positive().optional().describe('Offset s of the cosine schedule. Default 0.008.'),
-  alphaBarMin: z.number().gt(0).lt(1).optional().describe('Cosine schedule: ᾱ(T), where it is truncated. Default 1e-4.'),
-  T: sdeT,
-  N: sdeN,
-};
-
-function betaOrder(v: { betaMin?: number; betaMax?: number }, ctx: z.RefinementCtx): void {
-  if (v.betaMin !== undefined && v.betaMax !== undefined && v.betaMin > v.betaMax) {
-    ctx.addIssue({ code: 'custom', path: ['betaMin'], input: v.betaMin, message: `betaMin must be <= betaMax (${v.betaMax})` });
-  }
-}
-
-export const sdeConfigSchema = z
-  .discriminatedUnion('kind', [
-    z
-      .object({
-        kind: z.literal('ve').describe('Variance exploding (SMLD/NCSN).'),
-        sigmaMin: positive().optional().describe('σ_min. Default: the card\'s, else 0.01.'),
-        sigmaMax: positive().optional().describe('σ_max (the prior std). Default: the card\'s, else 50.'),
-        T: sdeT,
-        N: sdeN,
-      })
-      .strict()
-      .superRefine((v, ctx) => {
-        if (v.sigmaMin !== undefined && v.sigmaMax !== undefined && v.sigmaMin >= v.sigmaMax) {
-          ctx.addIssue({ code: 'custom', path: ['sigmaMin'], input: v.sigmaMin, message: `sigmaMin must be < sigmaMax (${v.sigmaMax})` });
-        }
-      }),
-    z.object({ kind: z.literal('vp').describe('Variance preserving (DDPM).'), ...vpFields }).strict().superRefine(betaOrder),
-    z.object({ kind: z.literal('subvp').describe('sub-VP.'), ...vpFields }).strict().superRefine(betaOrder),
-  ])
-  .describe('The forward SDE. Optional when the model card gives it; where both do, they must agree.');
+/** Derived from the SDE registry (sdes/registry.ts): one entry per kind, with its defaults. */
+export const sdeConfigSchema = sdeSpecSchema('config').describe(
+  'The forward SDE. Optional when the model card gives it; where both do, they must agree.',
+);
 
 const onnxModelSchema = z
   .object({
     type: z.literal('onnx').describe('An exported score network.'),
     path: z.string().min(1).describe('The .onnx file (relative to this config). Required.'),
-    card: z.string().min(1).optional().describe('Model card JSON. Default: <model>.card.json beside the model, else the card in the ONNX metadata.'),
+    card: z.string().min(1).optional().describe('Model card JSON; its sde must match the card embedded in the network, if any. Default: <model>.card.json beside the model (which must agree with the embedded card), else the card in the ONNX metadata.'),
     device: z.enum(DEVICES).optional().describe("'auto' | 'cuda' | 'cpu'. Default: the top-level `device`."),
     threads: positiveInt().optional().describe('onnxruntime intra-op threads. Default: onnxruntime\'s.'),
     maxBatch: positiveInt().optional().describe('Largest batch per session call (larger batches are split). Default: the loader\'s.'),

@@ -6,7 +6,7 @@ import { NonFiniteWriteError, NpyError, NpyStreamWriter, encodeNpy, npyToFloat64
 import { computeMetrics } from '../metrics';
 import { defaultBatchSize } from '../configs/schema';
 import { sample } from '../solvers/sample';
-import { makeSDE } from '../sdes/make';
+import { makeSDE } from '../sdes/registry';
 import { GaussianMixture, GaussianMixtureScore } from '../models/gaussian-mixture';
 import type { Manifest } from '../cli/manifest';
 
