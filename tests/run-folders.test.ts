@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { cli as runCli, withEnv } from './support/cli';
-import { kill, spawnCli, waitUntil } from './support/child-cli';
+import { kill, killStrays, spawnCli, waitUntil } from './support/child-cli';
 import { readNpy, readNpyHeader } from '../core/npy';
 import { claimRunDir } from '../cli/run-folder';
 import type { Manifest } from '../cli/manifest';
@@ -18,6 +18,7 @@ beforeAll(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'score-sde-run-folders-'));
   fs.writeFileSync(path.join(tmp, 'small.yaml'), SMALL);
 });
+afterEach(killStrays);
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const cli = (args: string[], cwd = tmp) => runCli(args, cwd);

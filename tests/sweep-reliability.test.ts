@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
 import { cli as runCli, withEnv } from './support/cli';
-import { kill, spawnCli, waitUntil } from './support/child-cli';
+import { kill, killStrays, spawnCli, waitUntil } from './support/child-cli';
 import { readNpy } from '../core/npy';
 import type { Manifest } from '../cli/manifest';
 
@@ -23,6 +23,7 @@ beforeAll(() => {
   fs.writeFileSync(path.join(tmp, 'sweep.yaml'), `name: rel\nbase: base.yaml\naxes:\n  solver.name: [euler_maruyama, ode_heun]\n  solver.steps: [5, 15]\n`);
   fs.writeFileSync(path.join(tmp, 'onnx-sweep.yaml'), `base: onnx.yaml\naxes:\n  solver.steps: [3, 6]\n`);
 });
+afterEach(killStrays);
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const cli = (args: string[], cwd = tmp) => runCli(args, cwd);

@@ -16,8 +16,19 @@ export interface ChildRun {
   done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
 }
 
+/** Children still running: a failed or timed-out test must not leave them behind. */
+const live = new Set<ChildProcess>();
+
+/** SIGKILLs every child still running (call in afterEach). */
+export function killStrays(): void {
+  for (const c of live) c.kill('SIGKILL');
+  live.clear();
+}
+
 export function spawnCli(args: string[], cwd: string, env: Record<string, string> = {}): ChildRun {
   const child = spawn(process.execPath, [BOOTSTRAP, MAIN, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  live.add(child);
+  child.on('exit', () => live.delete(child));
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d) => (stdout += d));
