@@ -10,7 +10,8 @@ import { ReferencePlan, checkExperiment, checkSolverTimes } from '../configs/res
 import { checkReferenceFile, checkXT, readFiniteRows } from '../configs/input-files';
 import { ExperimentConfig, defaultBatchSize } from '../configs/schema';
 import { packageJson } from './fsutil';
-import { testFault, writeFileAtomic, writeJsonAtomic } from '../core/files';
+import { writeFileAtomic, writeJsonAtomic } from '../core/files';
+import { testFault } from '../core/test-faults';
 import { Metrics, computeMetrics } from '../metrics';
 import { NonFiniteWriteError, NpyStreamWriter } from '../core/npy';
 import { previewPng } from './preview';

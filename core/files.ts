@@ -1,10 +1,11 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { checkWriteFault } from './test-faults';
 
 /**
  * File-system helpers every writer and reader of user files goes through: folders created one
- * level at a time, atomic writes, input files that must be regular files of bounded size, and a
- * test-only hook that makes writes fail as on a full disk.
+ * level at a time, atomic writes (which honour the test-only full-disk hook of ./test-faults.ts),
+ * input files that must be regular files of bounded size.
  */
 
 /** A user-named input file that cannot be used (missing, a device or folder, too large, a link loop). */
@@ -16,29 +17,6 @@ export class InputFileError extends Error {
     super(`${file}: ${reason}`);
     this.name = 'InputFileError';
   }
-}
-
-/**
- * TEST-ONLY fault hook: while the environment variable SCORE_SDE_TEST_ENOSPC holds a regular
- * expression, every write through this module (and core/npy's stream writer) to a path it matches
- * fails with ENOSPC, as on a full disk. Tests use it where the machine cannot give a small full disk.
- */
-export function checkWriteFault(file: string): void {
-  const pattern = process.env.SCORE_SDE_TEST_ENOSPC;
-  if (pattern && new RegExp(pattern).test(file)) {
-    const err = new Error(`ENOSPC: no space left on device, write '${file}' (SCORE_SDE_TEST_ENOSPC)`) as NodeJS.ErrnoException;
-    err.code = 'ENOSPC';
-    throw err;
-  }
-}
-
-/**
- * TEST-ONLY fault points: SCORE_SDE_TEST_FAULTS holds a comma-separated list of named points
- * ('metrics': the metric step of a run throws) at which the code fails on purpose.
- */
-export function testFault(point: string): boolean {
-  const list = process.env.SCORE_SDE_TEST_FAULTS;
-  return !!list && list.split(',').includes(point);
 }
 
 /**

@@ -1,6 +1,7 @@
 import * as buffer from 'buffer';
 import * as fs from 'fs';
-import { InputFileError, checkWriteFault, readInputFile, statInputFile, writeFileAtomic } from './files';
+import { InputFileError, readInputFile, statInputFile, writeFileAtomic } from './files';
+import { checkWriteFault } from './test-faults';
 
 /**
  * NumPy .npy files (format versions 1.0–3.0): read any little- or big-endian numeric dtype
