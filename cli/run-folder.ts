@@ -201,6 +201,7 @@ export class RunFolder {
 
 /** Replaces `dir` with a folder holding only error.txt (a failed sweep cell's record). */
 export function publishError(dir: string, text: string): void {
+  checkOutputDir(dir, 'error.txt'); // never replaces a folder holding files a run did not write
   const folder = new RunFolder(dir);
   try {
     writeFileAtomic(folder.file('error.txt'), text);
