@@ -301,9 +301,11 @@ async function cmdValidate(args: Args, io: Io): Promise<number> {
   } else {
     const loaded = loadConfig(file, { sets, cwd: io.cwd });
     const checked = checkExperiment(loaded.config, loaded.sources);
-    // What the run would write, where: a folder it can create, with room for samples.npy.
+    // What the run would write, where: a folder it can create, with room for samples.npy. (The
+    // default folder under the working directory is not required to be writable: run may get --out.)
     const dir = loaded.config.output.dir ?? defaultRunDir(loaded.config, io.cwd);
-    checkOutputDir(dir, loaded.config.output.dir ? 'output.dir' : 'the default run folder', checked.sampleShape ? samplesBytes(loaded.config, checked.sampleShape) : 0);
+    const bytes = checked.sampleShape ? samplesBytes(loaded.config, checked.sampleShape) : 0;
+    checkOutputDir(dir, loaded.config.output.dir ? 'output.dir' : 'the default run folder', bytes, { writable: loaded.config.output.dir !== undefined });
     out = {
       ...loaded.config,
       resolved: {

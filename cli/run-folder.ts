@@ -53,10 +53,10 @@ function nearestExisting(p: string): string {
 
 /**
  * Checks, before anything is computed, that a run can write `dir` (`label` names the setting):
- * not a file, an empty folder or one holding only run files, under a writable folder, and room
- * for `bytes` on its disk.
+ * not a file, an empty folder or one holding only run files, under a writable folder (unless
+ * `writable: false`), and room for `bytes` on its disk.
  */
-export function checkOutputDir(dir: string, label: string, bytes = 0): void {
+export function checkOutputDir(dir: string, label: string, bytes = 0, opts: { writable?: boolean } = {}): void {
   let st: fs.Stats | undefined;
   try {
     st = fs.statSync(dir);
@@ -74,7 +74,7 @@ export function checkOutputDir(dir: string, label: string, bytes = 0): void {
   const parent = nearestExisting(path.dirname(path.resolve(dir)));
   if (!fs.statSync(parent).isDirectory()) throw new OutputFolderError(`${label}: cannot create ${dir}: ${parent} is a file`);
   try {
-    fs.accessSync(parent, fs.constants.W_OK);
+    if (opts.writable !== false) fs.accessSync(parent, fs.constants.W_OK);
   } catch {
     throw new OutputFolderError(`${label}: cannot create ${dir}: ${parent} is not writable`);
   }
