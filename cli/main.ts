@@ -5,12 +5,13 @@ import * as YAML from 'yaml';
 import { SOLVERS } from '../solvers/registry';
 import { ConfigError, formatIssue } from '../configs/errors';
 import { describeFields } from '../configs/introspect';
-import { loadConfig } from '../configs/load';
+import { loadConfig, readConfigFile } from '../configs/load';
 import { checkExperiment } from '../configs/resolve';
 import { experimentConfigSchema } from '../configs/schema';
 import { loadSweep, sweepConfigSchema } from '../configs/sweep';
 import { EXIT_OK, EXIT_USAGE, UsageError, exitCodeFor } from './exit-codes';
-import { defaultRunDir, runExperiment } from './experiment';
+import { defaultRunDir, runExperiment, samplesBytes } from './experiment';
+import { checkOutputDir } from './run-folder';
 import { packageJson } from './fsutil';
 import { formatInspect, inspectModel } from './inspect';
 import { defaultSweepDir, runSweep } from './sweep';
@@ -187,7 +188,8 @@ async function cmdRun(args: Args, io: Io): Promise<number> {
   const quiet = Boolean(args.quiet);
   const log = quiet ? () => undefined : (line: string) => io.stderr(`${line}\n`);
   const loaded = loadConfig(String(args.config), { sets: setList(args.set), cwd: io.cwd });
-  const outDir = args.out !== undefined ? path.resolve(io.cwd, String(args.out)) : (loaded.config.output.dir ?? defaultRunDir(loaded.config, io.cwd));
+  // --out, else output.dir, else a fresh runs/<name>-<timestamp>[-k] claimed by the run.
+  const outDir = args.out !== undefined ? path.resolve(io.cwd, String(args.out)) : undefined;
   // The bar starts with the first progress report, so that the loader's lines come first.
   const useBar = io.stderrIsTTY && !quiet;
   let bar: import('cli-progress').SingleBar | undefined;
@@ -206,6 +208,7 @@ async function cmdRun(args: Args, io: Io): Promise<number> {
   try {
     result = await runExperiment(loaded.config, {
       outDir,
+      cwd: io.cwd,
       configFile: loaded.file,
       sources: loaded.sources,
       log: (line) => {
@@ -232,7 +235,8 @@ async function cmdRun(args: Args, io: Io): Promise<number> {
 }
 
 function formatNumber(v: number): string {
-  if (Number.isInteger(v)) return String(v);
+  if (typeof v !== 'number' || !Number.isFinite(v)) return String(v ?? 'NaN');
+  if (Number.isInteger(v) && Math.abs(v) < 1e15) return String(v);
   return Math.abs(v) >= 1000 || Math.abs(v) < 1e-3 ? v.toExponential(3) : v.toPrecision(4);
 }
 
@@ -263,7 +267,8 @@ async function cmdSweep(args: Args, io: Io): Promise<number> {
         `${result.pending ? ' (run the same command again to resume)' : ''}\n`,
     );
   }
-  return result.failed > 0 ? 1 : EXIT_OK;
+  if (result.resultsError) io.stderr(`score-sde: ${result.resultsError}\n`);
+  return result.failed > 0 || result.resultsError ? 1 : EXIT_OK;
 }
 
 function summaryTable(rows: import('./sweep-results').ResultRow[], axisKeys: string[], metricNames: string[]): string {
@@ -286,15 +291,9 @@ function summaryTable(rows: import('./sweep-results').ResultRow[], axisKeys: str
 async function cmdValidate(args: Args, io: Io): Promise<number> {
   const file = path.resolve(io.cwd, String(args.config));
   const sets = setList(args.set);
-  // A sweep has `axes:`; anything else is an experiment config.
-  let isSweep = false;
-  try {
-    const text = require('fs').readFileSync(file, 'utf8') as string;
-    const doc = YAML.parse(text) as unknown;
-    isSweep = !!doc && typeof doc === 'object' && 'axes' in (doc as object);
-  } catch {
-    // loadConfig reports it
-  }
+  // A sweep has `axes:`; anything else is an experiment config. (Read with the config reader's
+  // limits: a plain YAML.parse of a hostile file can abort the process.)
+  const isSweep = 'axes' in readConfigFile(file).value;
   let out: unknown;
   if (isSweep) {
     const sweep = loadSweep(file, { sets, cwd: io.cwd });
@@ -302,6 +301,11 @@ async function cmdValidate(args: Args, io: Io): Promise<number> {
   } else {
     const loaded = loadConfig(file, { sets, cwd: io.cwd });
     const checked = checkExperiment(loaded.config, loaded.sources);
+    // What the run would write, where: a folder it can create, with room for samples.npy. (The
+    // default folder under the working directory is not required to be writable: run may get --out.)
+    const dir = loaded.config.output.dir ?? defaultRunDir(loaded.config, io.cwd);
+    const bytes = checked.sampleShape ? samplesBytes(loaded.config, checked.sampleShape) : 0;
+    checkOutputDir(dir, loaded.config.output.dir ? 'output.dir' : 'the default run folder', bytes, { writable: loaded.config.output.dir !== undefined });
     out = {
       ...loaded.config,
       resolved: {

@@ -44,7 +44,8 @@ export function showValue(v: unknown): string {
   if (v === undefined) return 'nothing';
   let s: string;
   try {
-    s = JSON.stringify(v);
+    // JSON has no ±Infinity or NaN (YAML's .inf, .nan): show them as they are, not as null.
+    s = JSON.stringify(v, (_k, x: unknown) => (typeof x === 'number' && !Number.isFinite(x) ? `\u0000${x}\u0000` : x)).replace(/"\\u0000(.*?)\\u0000"/g, '$1');
   } catch {
     s = String(v);
   }

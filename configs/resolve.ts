@@ -6,7 +6,8 @@ import { ModelCardReading, readModelCard } from '../models/onnx/card-source';
 import { ModelCardConflictError, ModelFileError } from '../models/onnx/errors';
 import { CompleteSdeSpec, SdeSpec } from '../sdes/definition';
 import { completeSde, makeSDE, sdeSpecIssues } from '../sdes/registry';
-import { decodeNpy } from '../core/npy';
+import { InputFileError, statInputFile } from '../core/files';
+import { checkReferenceFile, checkXT } from './input-files';
 import { ConfigError, ConfigIssue } from './errors';
 import { PathKey, Source, locate } from './load';
 import { ExperimentConfig, ModelConfig } from './schema';
@@ -145,6 +146,12 @@ export function planReference(config: ExperimentConfig, card: ModelCard | undefi
   const inline = inlineMixture(config.model);
   const exactN = ref.n ?? config.sampling.n;
   const source = ref.source === 'auto' && ref.path ? 'npy' : ref.source;
+  // The metrics (covariance, unbiased MMD) need two samples on each side.
+  if (config.sampling.n < 2 && source !== 'none') {
+    if (source === 'auto') return { source: 'none', reason: 'sampling.n < 2: the metrics need at least 2 samples' };
+    throw issue(sources, ['sampling', 'n'], `the metrics against reference '${source}' need at least 2 samples; set reference: none to draw a single sample`, config.sampling.n);
+  }
+  if (ref.n !== undefined && ref.n < 2 && source !== 'none') throw issue(sources, ['reference', 'n'], 'the metrics need at least 2 reference samples', ref.n);
   const cardDir = cardPath ? path.dirname(cardPath) : config.model.type === 'onnx' ? path.dirname(config.model.path) : undefined;
   const fromCard = (): ReferencePlan | undefined => {
     if (card?.data?.mixture) return { source: 'exact', mixture: card.data.mixture, n: exactN, seed: ref.seed, from: `model card mixture (${card.data.name})` };
@@ -176,39 +183,19 @@ export function planReference(config: ExperimentConfig, card: ModelCard | undefi
   }
 }
 
-/** The shape in a .npy header, reading only the header. */
-export function npyShape(file: string): number[] {
-  const fd = fs.openSync(file, 'r');
-  let head: Buffer;
-  try {
-    head = Buffer.alloc(4096);
-    head = head.subarray(0, fs.readSync(fd, head, 0, head.length, 0));
-  } finally {
-    fs.closeSync(fd);
+/**
+ * solver.eps (or the SDE's default) must lie inside (0, T): the solvers integrate from T down to it.
+ */
+export function checkSolverTimes(config: ExperimentConfig, sde: CompleteSdeSpec, sources: readonly Source[]): void {
+  const eps = config.solver.eps as number | undefined;
+  if (eps !== undefined && eps >= sde.T) {
+    throw issue(sources, ['solver', 'eps'], `must be smaller than the SDE's end time T = ${sde.T} (the solver integrates from T down to eps)`, eps);
   }
-  const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(head.toString('latin1'))?.[1];
-  if (head.subarray(1, 6).toString('latin1') !== 'NUMPY' || shapeText === undefined) {
-    return decodeNpy(fs.readFileSync(file), file).shape; // throws the precise NpyError
-  }
-  return shapeText.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
-}
-
-/** Checks an x_T file: exists, a .npy, shape [≥ n, ...sampleShape]. */
-export function checkXT(config: ExperimentConfig, sampleShape: readonly number[] | undefined, sources: readonly Source[]): void {
-  const xT = config.sampling.xT;
-  if (!xT) return;
-  if (!fs.existsSync(xT)) throw issue(sources, ['sampling', 'xT'], 'file not found', xT);
-  let shape: number[];
-  try {
-    shape = npyShape(xT);
-  } catch (err) {
-    throw issue(sources, ['sampling', 'xT'], `not a readable .npy file: ${(err as Error).message}`, xT);
-  }
-  if (!sampleShape) return;
-  const n = config.sampling.n;
-  const ok = shape.length === sampleShape.length + 1 && shape[0] >= n && sampleShape.every((v, i) => shape[i + 1] === v);
-  if (!ok) {
-    throw issue(sources, ['sampling', 'xT'], `has shape [${shape.join(', ')}], expected [>= ${n}, ${sampleShape.join(', ')}] (sampling.n rows of the sample shape)`, xT);
+  if (eps === undefined) {
+    const defaultEps = makeSDE(sde).defaultEps;
+    if (defaultEps >= sde.T) {
+      throw issue(sources, config.sde?.T !== undefined ? ['sde', 'T'] : ['solver', 'eps'], `the SDE's end time T = ${sde.T} is not above the default eps ${defaultEps}: set solver.eps below T`, config.sde?.T);
+    }
   }
 }
 
@@ -243,13 +230,16 @@ export function checkExperiment(config: ExperimentConfig, sources: readonly Sour
   if (config.model.type === 'gaussian' && Array.isArray(config.model.std) && config.model.std.length !== config.model.mean.length) {
     throw issue(sources, ['model', 'std'], `has ${config.model.std.length} entries, expected ${config.model.mean.length} (one per coordinate of mean)`, config.model.std);
   }
-  if (config.model.type === 'onnx' && !fs.existsSync(config.model.path)) {
-    throw issue(sources, ['model', 'path'], 'model file not found', config.model.path);
+  if (config.model.type === 'onnx') {
+    try {
+      statInputFile(config.model.path, Number.MAX_SAFE_INTEGER);
+    } catch (err) {
+      throw issue(sources, ['model', 'path'], err instanceof InputFileError && err.reason === 'file not found' ? 'model file not found' : `cannot use the model file: ${(err as Error).message}`, config.model.path);
+    }
   }
+  if (sde) checkSolverTimes(config, sde, sources);
   checkXT(config, sampleShape, sources);
   const reference = card || inline ? planReference(config, card, cardInfo?.cardFile, sources) : undefined;
-  if (reference?.source === 'npy' && !fs.existsSync(reference.path)) {
-    throw issue(sources, ['reference'], 'reference file not found', reference.path);
-  }
+  if (reference?.source === 'npy') checkReferenceFile(reference.path, sampleShape, sources);
   return { sde, sampleShape, card, cardPath: cardInfo?.cardFile, cardSource: cardInfo?.source, reference, dataRange: card?.dataRange as [number, number] | undefined };
 }

@@ -90,6 +90,15 @@ export const modelConfigSchema = z
 
 export const SOLVER_NAMES = SOLVERS.map((s) => s.name);
 
+/** Values (samples × sample size) per default batch: 8 MiB per float64 state array. */
+export const DEFAULT_BATCH_VALUES = 2 ** 20;
+
+/** sampling.batchSize when the config gives none: 2^20 values, a power of two of samples, at most n. */
+export function defaultBatchSize(sampleSize: number, n: number): number {
+  const fit = Math.max(1, Math.floor(DEFAULT_BATCH_VALUES / Math.max(1, sampleSize)));
+  return Math.min(n, 2 ** Math.floor(Math.log2(fit)));
+}
+
 /**
  * `solver: {name, ...settings}`: the settings are validated by that solver's own zod schema
  * (unknown keys rejected, defaults filled), with each problem reported at solver.<field>.
@@ -117,7 +126,11 @@ export const solverConfigSchema = z
 export const samplingConfigSchema = z
   .object({
     n: positiveInt().default(1000).describe('Number of samples. Default 1000.'),
-    batchSize: positiveInt().optional().describe("Samples per solver call; results do not depend on it (except with a solver's norm: 'batch'). Default: all n at once."),
+    batchSize: positiveInt()
+      .optional()
+      .describe(
+        "Samples per solver call, and per block streamed to samples.npy (memory holds one batch, not n); results do not depend on it (except with a solver's norm: 'batch'). Default: 2^20 values per batch, i.e. 2^20 / sample size samples rounded down to a power of two (524288 2-D samples, 1024 28×28 images), or n if smaller.",
+      ),
     seed: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).default(0).describe('Noise seed (prior draw and every step). Default 0.'),
     xT: z.string().min(1).optional().describe('Start from these x_T: a .npy of shape [≥ n, ...sampleShape] (the first n rows). Default: prior draws.'),
   })
@@ -158,6 +171,11 @@ export const referenceConfigSchema = z
         path: z.string().min(1).optional().describe('A .npy of reference samples [m, ...sampleShape]. Implies source npy.'),
         n: positiveInt().optional().describe('Reference samples to use: exact draws, or the first n rows of a file. Default: sampling.n for exact, all rows of a file.'),
         seed: z.number().int().nonnegative().default(2024).describe('Seed of exact reference draws (kept apart from the sampling seed). Default 2024.'),
+        maxSamples: positiveInt()
+          .default(20000)
+          .describe(
+            'Metrics use at most this many rows of each side: the first maxSamples samples (rows 0.. of samples.npy; draws are i.i.d., so the first rows are a fair subsample) and the first of the reference (exact draws make only that many). Bounds the memory and time of the metric step whatever sampling.n. Default 20000.',
+          ),
         projections: positiveInt().default(256).describe('Sliced Wasserstein projections. Default 256.'),
         projectionSeed: z.number().int().nonnegative().default(0).describe('Seed of the projection directions. Default 0.'),
       })

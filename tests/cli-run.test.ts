@@ -162,15 +162,29 @@ describe('exit codes', () => {
     expect(r.stderr).toMatch(/sampling\.xT: has shape \[10, 3\], expected \[>= 40, 2\].*\[from --set sampling\.xT=/);
   });
 
-  test('1 for a run that fails: x_T with a NaN makes the solver stop with NonFiniteError', async () => {
+  test('2 for x_T with a NaN: the file is named at sampling.xT, with the row (not a solver failure)', async () => {
     const xT = path.join(tmp, 'bad', 'nan.npy');
     const data = new Float32Array(80);
     data[17] = NaN;
     fs.writeFileSync(xT, encodeNpy(data, [40, 2]));
     const r = await cli(['run', write('bad/nan.yaml', SMALL), '--out', path.join(tmp, 'bad', 'nan-run'), '--set', `sampling.xT=${xT}`]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/sampling\.xT: row 8 holds NaN \(value 1 of the row\): the file must hold finite numbers only; got ".*nan\.npy"/);
+    expect(r.stderr).not.toMatch(/in the score/);
+    expect(fs.existsSync(path.join(tmp, 'bad', 'nan-run'))).toBe(false);
+  });
+
+  test('1 for a run that fails: samples that float32 cannot hold (VE σ_max = 1e50) stop the run, nothing kept', async () => {
+    const out = path.join(tmp, 'bad', 'overflow-run');
+    const args = ['run', write('bad/overflow.yaml', SMALL), '--out', out, '--set', 'sde={kind: ve, sigmaMax: 1e50}', '--set', 'solver.steps=1'];
+    const r = await cli(args);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/score-sde: NonFiniteError: solver 'ode_euler': non-finite value in the score at step 0/);
-    expect(fs.existsSync(path.join(tmp, 'bad', 'nan-run', 'manifest.json'))).toBe(false);
+    expect(r.stderr).toMatch(/NonFiniteOutputError: samples\.npy: sample 0 \(value 0\) is -?[\d.]+e\+5\d, which float32 cannot hold .*set output\.dtype: float64/);
+    expect(fs.existsSync(out)).toBe(false);
+    // The same values in float64 are kept (the negative control: the check is on the written dtype).
+    const ok = await cli([...args, '--set', 'output.dtype=float64']);
+    expect(ok.code).toBe(0);
+    expect(Math.max(...Array.from(npyToFloat64(readNpy(path.join(out, 'samples.npy'))), Math.abs))).toBeGreaterThan(1e40);
   });
 
   test('2 for usage errors; 0 for --help and --version', async () => {
