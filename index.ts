@@ -1,7 +1,7 @@
 /**
  * score-sde: sampling score-based diffusion models (Song et al., SDEs) in TypeScript.
  *
- * The public surface, by layer (each layer only uses the ones above it):
+ * The public surface, by layer (each layer uses only those listed before it):
  *
  * - **core**: errors (`ParameterError`), the {@link ScoreModel} interface, counter-based noise
  *   (`NoiseSource`), `.npy` reading and writing (`readNpy`, `writeNpy`, `encodeNpy`, `decodeNpy`),

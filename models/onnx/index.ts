@@ -8,4 +8,5 @@ export * from './time-convention';
 export * from './float16';
 export { CARD_METADATA_KEY, readOnnxTopLevel } from './onnx-file';
 export { ENABLE_CUDA_HINT } from './execution-provider';
+/** @internal onnxruntime itself, for the benchmarks; not in the published declarations (see OnnxScoreModel's constructor). */
 export { ort } from './ort';
