@@ -161,9 +161,17 @@ describe('npm install <tarball> in a fresh project', () => {
       JSON.stringify({ compilerOptions: { target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext', lib: ['es2022'], types: ['node'], strict: true, noEmit: true, skipLibCheck: false }, files: ['snippet.mts', 'typed.mts'] }),
     );
     const tsc = path.join(ROOT, 'node_modules/typescript/bin/tsc');
-    const r = await run('node', [tsc, '-p', project()], { cwd: project(), env: env({}) }).catch((e: { stdout: string }) => ({ stdout: e.stdout, failed: true }));
-    expect(r.stdout).toBe('');
-  }, 120_000);
+    const typeCheck = () => run('node', [tsc, '-p', project()], { cwd: project(), env: env({}) }).catch((e: { stdout: string }) => ({ stdout: e.stdout }));
+    expect((await typeCheck()).stdout).toBe('');
+    // Negative control: without @types/ndarray (a devDependency before), the same check fails.
+    const types = path.join(project(), 'node_modules/@types/ndarray');
+    fs.renameSync(types, `${types}.aside`);
+    try {
+      expect((await typeCheck()).stdout).toMatch(/TS7016: Could not find a declaration file for module 'ndarray'/);
+    } finally {
+      fs.renameSync(`${types}.aside`, types);
+    }
+  }, 180_000);
 
   test('the installed CLI: a shipped config with its reference data is valid; shipped names listed; CUDA placeholders reported', async () => {
     const bin = path.join(project(), 'node_modules/.bin/score-sde');
