@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 import * as path from 'path';
 import yargs from 'yargs';
-import * as YAML from 'yaml';
 import { SOLVERS } from '../solvers/registry';
 import { ConfigError, formatIssue } from '../configs/errors';
 import { describeFields } from '../configs/introspect';

@@ -86,7 +86,7 @@ const cli = (args: string[], cwd = tmp) => runCli(args, cwd);
     expect(ok.stdout).toMatch(/sde: from the model card in the ONNX file/);
     const late = await cli(['run', path.join(bare, 'cfg.yaml'), '--out', path.join(bare, 'out')]);
     expect(late.code).toBe(2);
-    expect(late.stderr).toMatch(/^score-sde: loading net.onnx: the model card says timeInput = 't', but the config says 'sigma'/);
+    expect(late.stderr).toMatch(/^score-sde: loading net.onnx: the model card says timeInput = 't', but the config says 'sigma'/m);
   });
 
   test('inspect: inputs, outputs, card, execution providers', async () => {
