@@ -38,8 +38,9 @@ export interface TorchResult {
 
 export async function compareWithTorch(
   cases: { model: string; batch: number; nfe: number }[],
-  opts: { threads: number; reps: number },
+  opts: { threads: number; reps: number; device?: 'cpu' | 'cuda' },
 ): Promise<TorchResult> {
+  const device = opts.device ?? 'cpu';
   const check = spawnSync(PYTHON, ['-c', 'import torch, onnx'], { encoding: 'utf8' });
   if (check.status !== 0) {
     return { available: false, message: `skipped: ${PYTHON} cannot import torch and onnx (apt install python3-torch python3-onnx)`, rows: [] };
@@ -48,13 +49,15 @@ export async function compareWithTorch(
   let torchVersion: string | undefined;
   let probeMaxDiff = 0;
   for (const c of cases) {
-    const args = { model: c.model, batch: c.batch, nfe: c.nfe, threads: opts.threads, reps: opts.reps, solvers: PAIRS.map((p) => p.torch) };
+    const args = { model: c.model, batch: c.batch, nfe: c.nfe, threads: opts.threads, reps: opts.reps, solvers: PAIRS.map((p) => p.torch), device };
     const run = spawnSync(PYTHON, [path.join(ROOT, 'bench', 'torch_sampler.py'), JSON.stringify(args)], { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 26 });
+    const noCuda = device === 'cuda' && /has no CUDA here/.test(run.stderr);
+    if (noCuda) return { available: false, message: `skipped: ${run.stderr.trim().split('\n').pop()} (set SCORE_SDE_TORCH_PYTHON to a python with a CUDA build of torch)`, rows: [] };
     if (run.status !== 0) throw new Error(`torch baseline failed for ${c.model}: ${run.stderr.slice(-2000)}`);
     const out = JSON.parse(run.stdout) as { torch: string; probe: number[]; rows: { solver: string; samplesPerSecond: number }[] };
     torchVersion = out.torch;
 
-    const timed = await InstrumentedModel.load(path.join(ROOT, c.model), { device: 'cpu', threads: opts.threads, log: () => {} });
+    const timed = await InstrumentedModel.load(path.join(ROOT, c.model), { device, threads: opts.threads, log: () => {} });
     const model = timed.model;
     try {
       probeMaxDiff = Math.max(probeMaxDiff, await probeDiff(timed, out.probe));

@@ -1,19 +1,18 @@
 #!/usr/bin/env node
 import * as path from 'path';
 import yargs from 'yargs';
-import * as YAML from 'yaml';
 import { SOLVERS } from '../solvers/registry';
 import { ConfigError, formatIssue } from '../configs/errors';
 import { describeFields } from '../configs/introspect';
-import { loadConfig, readConfigFile } from '../configs/load';
-import { checkExperiment } from '../configs/resolve';
+import { loadConfig } from '../configs/load';
 import { experimentConfigSchema } from '../configs/schema';
 import { loadSweep, sweepConfigSchema } from '../configs/sweep';
 import { EXIT_OK, EXIT_USAGE, UsageError, exitCodeFor } from './exit-codes';
-import { defaultRunDir, runExperiment, samplesBytes } from './experiment';
-import { checkOutputDir } from './run-folder';
+import { runExperiment } from './experiment';
 import { packageJson } from './fsutil';
-import { formatInspect, inspectModel } from './inspect';
+import { cmdEnableCuda } from './enable-cuda';
+import { cmdInspect } from './inspect';
+import { cmdValidate } from './validate';
 import { defaultSweepDir, runSweep } from './sweep';
 import { TIMING_COLUMNS, flatRows } from './sweep-results';
 
@@ -22,7 +21,8 @@ import { TIMING_COLUMNS, flatRows } from './sweep-results';
  *   score-sde run <config> [--set k=v ...] [--out dir] [--json] [--quiet]
  *   score-sde sweep <sweep> [--set k=v ...] [--out dir] [--workers N] [--limit K] [--json] [--quiet]
  *   score-sde validate <config|sweep> [--set k=v ...] [--json]
- *   score-sde inspect <model.onnx> [--json]
+ *   score-sde inspect [<model.onnx | shipped name>] [--list] [--json]
+ *   score-sde enable-cuda [--from <dir|tgz>] [--no-check]
  *   score-sde solvers [--json]
  *   score-sde schema [--json]
  * Exit status: 0 ok, 1 the run failed, 2 bad config or usage.
@@ -51,7 +51,7 @@ export const processIo: Io = {
 };
 
 type Args = Record<string, unknown> & { _: (string | number)[] };
-type Command = 'run' | 'sweep' | 'validate' | 'inspect' | 'solvers' | 'schema';
+type Command = 'run' | 'sweep' | 'validate' | 'inspect' | 'enable-cuda' | 'solvers' | 'schema';
 
 function setList(v: unknown): string[] {
   if (v === undefined) return [];
@@ -104,10 +104,23 @@ function parser(onCommand: (cmd: Command, args: Args) => void) {
       (a) => onCommand('validate', a as Args),
     )
     .command(
-      'inspect <model>',
-      'Show an ONNX model: inputs, outputs, shapes, its card, execution providers that work here',
-      (y) => y.positional('model', { type: 'string', describe: 'An .onnx file' }).option('json', { type: 'boolean', describe: 'Print JSON' }),
+      'inspect [model]',
+      'Show an ONNX model (inputs, outputs, card) and the execution providers that work here, with what CUDA is missing',
+      (y) =>
+        y
+          .positional('model', { type: 'string', describe: 'An .onnx file or a shipped network\'s name (fashion-mnist/unet-vp); none: providers only' })
+          .option('list', { type: 'boolean', describe: 'List the shipped networks by name' })
+          .option('json', { type: 'boolean', describe: 'Print JSON' }),
       (a) => onCommand('inspect', a as Args),
+    )
+    .command(
+      'enable-cuda',
+      "Put onnxruntime's CUDA provider libraries in place (npm package, ~179 MB) and say what CUDA still lacks here",
+      (y) =>
+        y
+          .option('from', { type: 'string', describe: 'The provider package as a folder or .tgz (offline machines)', requiresArg: true })
+          .option('check', { type: 'boolean', default: true, describe: 'Try a CUDA session afterwards (--no-check: only place the files)' }),
+      (a) => onCommand('enable-cuda', a as Args),
     )
     .command(
       'solvers',
@@ -162,8 +175,9 @@ function reportError(err: unknown, io: Io): void {
     return;
   }
   const e = err as Error;
-  const name = e?.name && e.name !== 'Error' ? `${e.name}: ` : '';
-  io.stderr(`score-sde: ${name}${e?.message ?? String(err)}\n`);
+  // Our error classes' names mean nothing to a user; a JavaScript built-in's marks a bug.
+  const internal = /^(Type|Reference|Range|Syntax|Eval|URI)Error$/.test(e?.name ?? '') ? `internal error (${e.name}): ` : '';
+  io.stderr(`score-sde: ${internal}${e?.message ?? String(err)}\n`);
   if (process.env.SCORE_SDE_DEBUG && e?.stack) io.stderr(`${e.stack}\n`);
 }
 
@@ -174,9 +188,11 @@ async function dispatch(cmd: Command, args: Args, io: Io): Promise<number> {
     case 'sweep':
       return cmdSweep(args, io);
     case 'validate':
-      return cmdValidate(args, io);
+      return cmdValidate({ ...args, sets: setList(args.set) }, io);
     case 'inspect':
       return cmdInspect(args, io);
+    case 'enable-cuda':
+      return cmdEnableCuda(args, io);
     case 'solvers':
       return cmdSolvers(args, io);
     case 'schema':
@@ -286,45 +302,6 @@ function summaryTable(rows: import('./sweep-results').ResultRow[], axisKeys: str
     ]);
   }
   return table.toString();
-}
-
-async function cmdValidate(args: Args, io: Io): Promise<number> {
-  const file = path.resolve(io.cwd, String(args.config));
-  const sets = setList(args.set);
-  // A sweep has `axes:`; anything else is an experiment config. (Read with the config reader's
-  // limits: a plain YAML.parse of a hostile file can abort the process.)
-  const isSweep = 'axes' in readConfigFile(file).value;
-  let out: unknown;
-  if (isSweep) {
-    const sweep = loadSweep(file, { sets, cwd: io.cwd });
-    out = { sweep: sweep.name, file: sweep.file, base: sweep.baseFile, cells: sweep.cells.map((c) => ({ id: c.id, config: c.config })) };
-  } else {
-    const loaded = loadConfig(file, { sets, cwd: io.cwd });
-    const checked = checkExperiment(loaded.config, loaded.sources);
-    // What the run would write, where: a folder it can create, with room for samples.npy. (The
-    // default folder under the working directory is not required to be writable: run may get --out.)
-    const dir = loaded.config.output.dir ?? defaultRunDir(loaded.config, io.cwd);
-    const bytes = checked.sampleShape ? samplesBytes(loaded.config, checked.sampleShape) : 0;
-    checkOutputDir(dir, loaded.config.output.dir ? 'output.dir' : 'the default run folder', bytes, { writable: loaded.config.output.dir !== undefined });
-    out = {
-      ...loaded.config,
-      resolved: {
-        files: loaded.files,
-        sde: checked.sde ?? 'from the model card in the ONNX file (read when the model loads)',
-        sampleShape: checked.sampleShape,
-        modelCard: checked.cardSource,
-        reference: checked.reference ?? 'from the model card (read when the model loads)',
-      },
-    };
-  }
-  io.stdout(args.json ? `${JSON.stringify(out, null, 2)}\n` : YAML.stringify(out, { lineWidth: 0, aliasDuplicateObjects: false }));
-  return EXIT_OK;
-}
-
-async function cmdInspect(args: Args, io: Io): Promise<number> {
-  const report = await inspectModel(path.resolve(io.cwd, String(args.model)));
-  io.stdout(args.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatInspect(report)}\n`);
-  return EXIT_OK;
 }
 
 /** What the settings every solver shares mean (the descriptions live in solvers/solver.ts comments). */

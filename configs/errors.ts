@@ -40,8 +40,12 @@ export function formatIssue(issue: ConfigIssue): string {
   return `${where}${path}${issue.message}${got}${origin}`;
 }
 
+/** A string without spaces that contains a slash: a file path, shown whole (its end names the file). */
+const PATH_LIKE = /^\S*[\\/]\S*$/;
+
 export function showValue(v: unknown): string {
   if (v === undefined) return 'nothing';
+  if (typeof v === 'string' && PATH_LIKE.test(v)) return JSON.stringify(v);
   let s: string;
   try {
     // JSON has no ±Infinity or NaN (YAML's .inf, .nan): show them as they are, not as null.

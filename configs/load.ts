@@ -125,7 +125,7 @@ export function readConfigFile(file: string, what = 'config'): ParsedFile {
         path: '',
         line: e.linePos?.[0].line,
         col: e.linePos?.[0].col,
-        message: `${/\.json$/i.test(file) ? 'JSON' : 'YAML'} syntax error: ${e.message.split('\n')[0]}`,
+        message: `${/\.json$/i.test(file) ? 'JSON' : 'YAML'} syntax error: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:$/, '')}`,
       })),
     );
   }

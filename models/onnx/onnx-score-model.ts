@@ -60,7 +60,11 @@ export class OnnxScoreModel implements ScoreModel {
   private tail: Promise<void> = Promise.resolve();
   private disposed = false;
 
-  /** Use loadOnnxScoreModel. */
+  /**
+   * Use loadOnnxScoreModel. Internal: left out of the published declarations, so that a consumer's
+   * type check never reaches onnxruntime-common's types (which need the DOM lib).
+   * @internal
+   */
   constructor(
     readonly path: string,
     readonly card: ModelCard,
