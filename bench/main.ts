@@ -3,7 +3,7 @@
  * sampler loop on the same weights, and accuracy per NFE on the exact mixture. Ratios measured
  * in one run are the headline; absolute times depend on the machine and are recorded with it.
  *
- *   npm run bench -- [--quick] [--threads N] [--reps N] [--out DIR] [--only overhead,torch,accuracy,features]
+ *   npm run bench -- [--quick] [--threads N] [--reps N] [--out DIR] [--only overhead,torch,accuracy,features] [--device cpu|cuda]
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
@@ -21,10 +21,12 @@ export interface BenchOptions {
   reps: number;
   out: string;
   only: string[];
+  /** Where both sides run: 'cpu' (default) or 'cuda' (gpu-check: onnxruntime's CUDA provider, torch on CUDA). */
+  device?: 'cpu' | 'cuda';
 }
 
 export interface BenchResult {
-  machine: { cores: number; cpu: string; node: string; onnxruntime: string; date: string; threads: number; reps: number; quick: boolean };
+  machine: { cores: number; cpu: string; node: string; onnxruntime: string; date: string; threads: number; reps: number; quick: boolean; device: 'cpu' | 'cuda' };
   overhead: OverheadRow[];
   torch?: TorchResult;
   accuracy?: AccuracyResult;
@@ -46,6 +48,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       threads: o.threads,
       reps: o.reps,
       quick: o.quick,
+      device: o.device ?? 'cpu',
     },
     overhead: [],
   };
@@ -59,12 +62,12 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
   if (o.only.includes('overhead')) {
     for (const c of cases) {
       log(`overhead: ${c.model} batch ${c.batch}`);
-      result.overhead.push(...(await measureOverhead(c, o.reps, { threads: o.threads })));
+      result.overhead.push(...(await measureOverhead(c, o.reps, { threads: o.threads, device: o.device ?? 'cpu' })));
     }
   }
   if (o.only.includes('torch')) {
     log('pytorch comparison');
-    result.torch = await compareWithTorch(cases, { threads: o.threads, reps: o.reps });
+    result.torch = await compareWithTorch(cases, { threads: o.threads, reps: o.reps, device: o.device ?? 'cpu' });
     if (!result.torch.available) log(result.torch.message!);
   }
   if (o.only.includes('accuracy')) {
@@ -98,7 +101,10 @@ function parseArgs(argv: string[]): BenchOptions {
     return i >= 0 ? argv[i + 1] : undefined;
   };
   const quick = argv.includes('--quick');
+  const device = get('device') ?? 'cpu';
+  if (device !== 'cpu' && device !== 'cuda') throw new Error(`--device must be cpu or cuda, got ${device}`);
   return {
+    device,
     quick,
     threads: Number(get('threads') ?? os.cpus().length),
     reps: Number(get('reps') ?? (quick ? 1 : 5)),

@@ -1,4 +1,5 @@
-import { loadOnnxScoreModel, OnnxScoreModel } from '../models/onnx';
+import { OnnxScoreModel } from '../models/onnx';
+import { InstrumentedModel } from './instrumented-model';
 import { NoiseSource, Stream } from '../core/noise';
 import { sample } from '../solvers/sample';
 import * as path from 'node:path';
@@ -55,7 +56,8 @@ export interface OverheadRow {
  * drift in machine load hits both.
  */
 export async function measureOverhead(c: OverheadCase, reps: number, opts: { threads?: number; device?: 'auto' | 'cpu' | 'cuda' }): Promise<OverheadRow[]> {
-  const model = await loadOnnxScoreModel(path.join(ROOT, c.model), { device: opts.device ?? 'cpu', threads: opts.threads, log: () => {} });
+  const timed = await InstrumentedModel.load(path.join(ROOT, c.model), { device: opts.device ?? 'cpu', threads: opts.threads, log: () => {} });
+  const model = timed.model;
   try {
     const { x, t } = rawInputs(model, c.batch);
     const rows: OverheadRow[] = [];
@@ -67,11 +69,11 @@ export async function measureOverhead(c: OverheadCase, reps: number, opts: { thr
       let nfe = 0;
       await sample({ sde: model.sde, model, solver: s.solver, settings: s.settings(c.nfe), n: c.batch, seed: 1 }); // warm-up
       for (let r = 0; r < reps; r++) {
-        raw.push(median(await timeRuns(() => model.runRaw(x, t, c.batch), 20, 2)));
-        model.sessionRunMs = 0;
+        raw.push(median(await timeRuns(() => timed.runRaw(x, t, c.batch), 20, 2)));
+        timed.reset();
         const res = await sample({ sde: model.sde, model, solver: s.solver, settings: s.settings(c.nfe), n: c.batch, seed: 1 + r });
         wall.push(res.wallTimeMs);
-        inRun.push(res.wallTimeMs / model.sessionRunMs);
+        inRun.push(res.wallTimeMs / timed.sessionRunMs);
         calls = res.calls;
         nfe = res.nfe;
       }

@@ -11,7 +11,7 @@ function table(head: string[], rows: (string | number)[][]): string {
 /** The benchmark as markdown: what `npm run bench` prints and saves as bench.md. */
 export function markdownReport(r: BenchResult): string {
   const m = r.machine;
-  let md = `# score-sde benchmark\n\n${m.date} · ${m.cores} cores (${m.cpu}) · Node ${m.node} · onnxruntime ${m.onnxruntime} · ${m.threads} threads · median of ${m.reps}${m.quick ? ' · QUICK (smoke settings, numbers not meaningful)' : ''}\n\n`;
+  let md = `# score-sde benchmark${m.device === 'cuda' ? ' on CUDA' : ''}\n\n${m.date} · ${m.cores} cores (${m.cpu}) · Node ${m.node} · onnxruntime ${m.onnxruntime} · ${m.threads} threads · median of ${m.reps}${m.quick ? ' · QUICK (smoke settings, numbers not meaningful)' : ''}\n\n`;
   if (r.overhead.length) {
     md += '## Overhead: sampler wall time / (NFE × bare session.run of the batch)\n\n';
     md += 'ratio: against a bare session.run on prepared tensors, timed between sampler runs. in-run ratio: against the time the run itself spent inside session.run (the rest is JavaScript: conversions, solver arithmetic, noise).\n\n';
@@ -22,7 +22,7 @@ export function markdownReport(r: BenchResult): string {
     md += '\n';
   }
   if (r.torch) {
-    md += '## Against a PyTorch sampler loop (same weights, same NFE, same threads, CPU)\n\n';
+    md += `## Against a PyTorch sampler loop (same weights, same NFE, same threads, ${m.device === 'cuda' ? 'both on CUDA' : 'CPU'})\n\n`;
     if (!r.torch.available) md += `${r.torch.message}\n\n`;
     else {
       md += `torch ${r.torch.torchVersion}; network output torch vs onnxruntime on a probe input: max |diff| = ${e(r.torch.probeMaxDiff ?? NaN)}\n\n`;

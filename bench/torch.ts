@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import { loadOnnxScoreModel } from '../models/onnx';
+import { InstrumentedModel } from './instrumented-model';
 import { sample } from '../solvers/sample';
 import { median } from './timing';
 import { ROOT } from './root';
@@ -38,8 +38,9 @@ export interface TorchResult {
 
 export async function compareWithTorch(
   cases: { model: string; batch: number; nfe: number }[],
-  opts: { threads: number; reps: number },
+  opts: { threads: number; reps: number; device?: 'cpu' | 'cuda' },
 ): Promise<TorchResult> {
+  const device = opts.device ?? 'cpu';
   const check = spawnSync(PYTHON, ['-c', 'import torch, onnx'], { encoding: 'utf8' });
   if (check.status !== 0) {
     return { available: false, message: `skipped: ${PYTHON} cannot import torch and onnx (apt install python3-torch python3-onnx)`, rows: [] };
@@ -48,15 +49,18 @@ export async function compareWithTorch(
   let torchVersion: string | undefined;
   let probeMaxDiff = 0;
   for (const c of cases) {
-    const args = { model: c.model, batch: c.batch, nfe: c.nfe, threads: opts.threads, reps: opts.reps, solvers: PAIRS.map((p) => p.torch) };
+    const args = { model: c.model, batch: c.batch, nfe: c.nfe, threads: opts.threads, reps: opts.reps, solvers: PAIRS.map((p) => p.torch), device };
     const run = spawnSync(PYTHON, [path.join(ROOT, 'bench', 'torch_sampler.py'), JSON.stringify(args)], { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 26 });
+    const noCuda = device === 'cuda' && /has no CUDA here/.test(run.stderr);
+    if (noCuda) return { available: false, message: `skipped: ${run.stderr.trim().split('\n').pop()} (set SCORE_SDE_TORCH_PYTHON to a python with a CUDA build of torch)`, rows: [] };
     if (run.status !== 0) throw new Error(`torch baseline failed for ${c.model}: ${run.stderr.slice(-2000)}`);
     const out = JSON.parse(run.stdout) as { torch: string; probe: number[]; rows: { solver: string; samplesPerSecond: number }[] };
     torchVersion = out.torch;
 
-    const model = await loadOnnxScoreModel(path.join(ROOT, c.model), { device: 'cpu', threads: opts.threads, log: () => {} });
+    const timed = await InstrumentedModel.load(path.join(ROOT, c.model), { device, threads: opts.threads, log: () => {} });
+    const model = timed.model;
     try {
-      probeMaxDiff = Math.max(probeMaxDiff, await probeDiff(model, out.probe));
+      probeMaxDiff = Math.max(probeMaxDiff, await probeDiff(timed, out.probe));
       for (const pair of PAIRS) {
         const walls: number[] = [];
         await sample({ sde: model.sde, model, solver: pair.solver, settings: pair.settings(4), n: c.batch, seed: 0 });
@@ -76,12 +80,12 @@ export async function compareWithTorch(
 }
 
 /** The network on torch_sampler.py's probe input (linspace(−2, 2) over 4 samples, t = 0.3). */
-async function probeDiff(model: Awaited<ReturnType<typeof loadOnnxScoreModel>>, probe: number[]): Promise<number> {
-  const dim = model.sampleShape.reduce((a, b) => a * b, 1);
+async function probeDiff(timed: InstrumentedModel, probe: number[]): Promise<number> {
+  const dim = timed.model.sampleShape.reduce((a, b) => a * b, 1);
   const total = 4 * dim;
   const x = new Float32Array(total);
   for (let i = 0; i < total; i++) x[i] = -2 + (4 * i) / (total - 1);
-  const out = await model.runRaw(x, new Float32Array(4).fill(0.3), 4);
+  const out = await timed.runRaw(x, new Float32Array(4).fill(0.3), 4);
   let max = 0;
   for (let i = 0; i < total; i++) max = Math.max(max, Math.abs(out[i] - probe[i]));
   return max;

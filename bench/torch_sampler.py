@@ -6,7 +6,9 @@ torch state_dict's) through plain torch sampler loops in the style of score_sde'
 Euler-Maruyama, predictor-corrector (reverse diffusion + Langevin, batch-mean norms as the
 reference), and Heun on the probability-flow ODE, on the time grid the TypeScript solvers use.
 
-Usage: torch_sampler.py '<json>' with keys model, batch, nfe, threads, reps, solvers.
+Usage: torch_sampler.py '<json>' with keys model, batch, nfe, threads, reps, solvers, and optionally
+device ("cpu", the default, or "cuda": then torch.cuda must be available, and every timed run ends
+with torch.cuda.synchronize()).
 Prints one JSON object: {"torch": version, "threads", "probe": network output on a fixed input,
 "rows": [{solver, nfe, seconds, samplesPerSecond}]}.
 """
@@ -60,13 +62,14 @@ def bcast(v, x):
 
 
 class Sampler:
-    def __init__(self, net, card):
+    def __init__(self, net, card, device="cpu"):
         self.net = net
+        self.device = torch.device(device)
         self.sde = SDE(card["sde"]["kind"], **{k: v for k, v in card["sde"].items() if k != "kind"})
         self.shape = card["sampleShape"]
 
     def score(self, x, t):
-        tb = torch.full((x.shape[0],), float(t))
+        tb = torch.full((x.shape[0],), float(t), device=x.device)
         return -self.net(x, tb) / bcast(self.sde.std(tb), x)
 
     def coef(self, t):
@@ -77,7 +80,7 @@ class Sampler:
         return torch.linspace(self.sde.T, self.sde.eps, steps + 1, dtype=torch.float64).tolist()
 
     def prior(self, n):
-        return torch.randn([n] + self.shape) * self.sde.prior_std()
+        return torch.randn([n] + self.shape, device=self.device) * self.sde.prior_std()
 
     def euler_maruyama(self, n, nfe):
         x, ts = self.prior(n), self.grid(nfe)
@@ -128,31 +131,42 @@ class Sampler:
 
 def main():
     args = json.loads(sys.argv[1])
+    device = args.get("device", "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise SystemExit(f"torch {torch.__version__} has no CUDA here (torch.cuda.is_available() is False; a CPU-only build?)")
     torch.set_num_threads(int(args["threads"]))
     torch.manual_seed(0)
     net, card = build_network(os.path.join(ROOT, args["model"]))
-    sampler = Sampler(net, card)
+    net = net.to(device)
+    sampler = Sampler(net, card, device)
+
+    def sync():
+        if device == "cuda":
+            torch.cuda.synchronize()
+
     # Probe: the network on a fixed input, which the benchmark compares with onnxruntime's output
     # to show both sides run the same weights.
     dim = int(np.prod(card["sampleShape"]))
-    probe_x = torch.linspace(-2, 2, 4 * dim).reshape([4] + card["sampleShape"])
+    probe_x = torch.linspace(-2, 2, 4 * dim).reshape([4] + card["sampleShape"]).to(device)
     with torch.no_grad():
-        probe = net(probe_x, torch.full((4,), 0.3)).flatten().tolist()
+        probe = net(probe_x, torch.full((4,), 0.3, device=device)).flatten().tolist()
     rows = []
     with torch.no_grad():
         for name in args["solvers"]:
             run = getattr(sampler, name)
             run(args["batch"], 4)  # warm-up
+            sync()
             times = []
             for _ in range(int(args["reps"])):
                 t0 = time.perf_counter()
                 x = run(args["batch"], int(args["nfe"]))
+                sync()
                 times.append(time.perf_counter() - t0)
                 if not torch.isfinite(x).all():
                     raise SystemExit(f"torch {name}: non-finite samples")
             sec = statistics.median(times)
             rows.append({"solver": name, "nfe": int(args["nfe"]), "seconds": sec, "samplesPerSecond": args["batch"] / sec})
-    print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "probe": probe, "rows": rows}))
+    print(json.dumps({"torch": torch.__version__, "device": device, "threads": torch.get_num_threads(), "probe": probe, "rows": rows}))
 
 
 if __name__ == "__main__":

@@ -18,7 +18,20 @@ export class UsageError extends Error {
 }
 
 /** Errors that say the input was wrong, by class or (for classes of modules loaded lazily) by name. */
-const USAGE_ERROR_NAMES = new Set(['ConfigError', 'UsageError', 'ParameterError', 'ZodError', 'ModelCardMismatchError', 'YError', 'NpyError']);
+const USAGE_ERROR_NAMES = new Set([
+  'ConfigError',
+  'UsageError',
+  'ParameterError',
+  'ZodError',
+  'ModelCardMismatchError',
+  'YError',
+  'NpyError',
+  // An input file that is not a regular file or over its size limit; an output folder that cannot
+  // be used; a sweep folder another live sweep holds.
+  'InputFileError',
+  'OutputFolderError',
+  'SweepLockedError',
+]);
 
 /** 2 for bad config or usage (ConfigError, ParameterError, zod, yargs, a config contradicting the model card), else 1. */
 export function exitCodeFor(err: unknown): number {

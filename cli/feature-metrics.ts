@@ -2,9 +2,10 @@ import * as path from 'path';
 import { ConfigError } from '../configs/errors';
 import { Source, locate } from '../configs/load';
 import { BuiltModel } from '../configs/model-loader';
-import { planFeatures } from '../configs/resolve';
+import { FeaturePlan, planFeatures } from '../configs/resolve';
 import { ExperimentConfig } from '../configs/schema';
 import type { ImageQualityInfo } from '../metrics/image-quality';
+import { ClassifierCard, readClassifierCard } from '../models/classifier-card';
 import { formatNumber } from './format';
 
 /**
@@ -22,17 +23,22 @@ export const FEATURE_METRICS = ['fd', 'fdFloor', 'fdFloorSd', 'kid', 'kidStd', '
 export type FeatureMetricsInfo = ({ source: 'classifier'; from: string } & ImageQualityInfo) | { source: 'none'; reason: string };
 
 export interface PreparedFeatureMetrics {
-  measure(samples: ArrayLike<number>, n: number): Promise<{ metrics: Record<string, number>; info: FeatureMetricsInfo }>;
+  plan: FeaturePlan;
+  /** Whether the run has image metrics to measure. */
+  active: boolean;
+  /** Why there are none (inactive); undefined until measured otherwise. */
+  info?: FeatureMetricsInfo;
+  measure(samples: ArrayLike<number>, n: number): Promise<{ metrics: Record<string, number>; info?: FeatureMetricsInfo }>;
 }
 
 export function prepareFeatureMetrics(config: ExperimentConfig, built: BuiltModel, sources: readonly Source[]): PreparedFeatureMetrics {
   const plan = planFeatures(config, built.card, built.cardPath, built.sampleShape);
-  if (plan.source === 'none') return { measure: async () => ({ metrics: {}, info: plan }) };
+  if (plan.source === 'none') return { plan, active: false, info: plan, measure: async () => ({ metrics: {}, info: plan }) };
   const fail = (message: string) => ConfigError.at({ ...locate(sources, ['reference', 'features']), path: 'reference.features', message });
-  const { FeatureClassifier, readClassifierCard } = require('../metrics/features') as typeof import('../metrics/features');
+  const { FeatureClassifier } = require('../metrics/features') as typeof import('../metrics/features');
   const { imageQuality, referenceFor } = require('../metrics/image-quality') as typeof import('../metrics/image-quality');
   const name = path.basename(plan.path);
-  let card: import('../models/classifier-card').ClassifierCard;
+  let card: ClassifierCard;
   let reference: import('../metrics/feature-reference').FeatureReference;
   try {
     const read = readClassifierCard(plan.path);
@@ -48,6 +54,8 @@ export function prepareFeatureMetrics(config: ExperimentConfig, built: BuiltMode
     throw fail(`the classifier ${name} takes data in [${card.dataRange.join(', ')}], the model's samples are in [${built.dataRange.join(', ')}]`);
   }
   return {
+    plan,
+    active: true,
     async measure(samples, n) {
       const classifier = await FeatureClassifier.load(plan.path);
       try {

@@ -1,12 +1,17 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { ModelCard, modelCardSchema } from '../models/card';
+import { ModelCard } from '../models/card';
+import { CudaDiagnosis, formatCudaDiagnosis } from '../models/onnx/cuda-diagnosis';
+import { listShipped, shipped } from '../models/shipped';
 import { UsageError } from './exit-codes';
+import { readModelCard } from '../models/onnx/card-source';
 
 /**
- * `score-sde inspect <model.onnx>`: the graph's inputs and outputs (names, element types, shapes),
- * the model card and whether the model loads as a score model with it, and which execution
- * providers work on this machine.
+ * `score-sde inspect <model.onnx | shipped name>`: the graph's inputs and outputs (names, element
+ * types, shapes), the model card and whether the model loads as a score model with it, and which
+ * execution providers work on this machine, with what is missing for CUDA.
+ * `score-sde inspect` (no model): the execution providers and the CUDA diagnosis only.
+ * `score-sde inspect --list`: the shipped networks by name.
  */
 
 export interface TensorInfo {
@@ -24,8 +29,45 @@ export interface InspectReport {
   cardSource?: string;
   /** Whether models/onnx loads it as a score model with its card (and why not). */
   scoreModel: { ok: boolean; detail: string };
-  executionProviders: { cpu: boolean; cuda: { ok: boolean; reason: string } } | { error: string };
+  executionProviders: ExecutionProviders;
+  /** What stands between this machine and CUDA (provider files, missing libraries, device). */
+  cudaDiagnosis?: CudaDiagnosis;
   onnxruntime?: Record<string, string>;
+}
+
+type ExecutionProviders = { cpu: boolean; cuda: { ok: boolean; reason: string } } | { error: string };
+
+/** What `score-sde inspect` without a model reports: this machine's execution providers. */
+export interface EnvironmentReport {
+  executionProviders: ExecutionProviders;
+  cudaDiagnosis?: CudaDiagnosis;
+  onnxruntime?: Record<string, string>;
+}
+
+/** A model argument: an existing file, else the name of a shipped network, else the path as given. */
+export function resolveModelArgument(arg: string, cwd: string): string {
+  const abs = path.resolve(cwd, arg);
+  if (fs.existsSync(abs) || path.isAbsolute(arg)) return abs;
+  try {
+    return shipped(arg);
+  } catch {
+    return abs;
+  }
+}
+
+async function probeProviders(): Promise<{ executionProviders: ExecutionProviders; cudaDiagnosis?: CudaDiagnosis }> {
+  try {
+    const loader = require('../configs/model-loader') as typeof import('../configs/model-loader');
+    const { cpu, cuda, cudaDiagnosis } = await loader.onnxModule().availableExecutionProviders();
+    return { executionProviders: { cpu, cuda }, cudaDiagnosis };
+  } catch (err) {
+    return { executionProviders: { error: (err as Error).message.split('\n')[0] } };
+  }
+}
+
+export async function inspectEnvironment(): Promise<EnvironmentReport> {
+  const { ort } = require('../models/onnx/ort') as typeof import('../models/onnx/ort');
+  return { ...(await probeProviders()), onnxruntime: { ...(ort.env.versions as Record<string, string>) } };
 }
 
 function metadata(list: readonly unknown[] | undefined, names: readonly string[]): TensorInfo[] {
@@ -69,32 +111,22 @@ export async function inspectModel(file: string): Promise<InspectReport> {
     try {
       const model = await loader.onnxModule().loadOnnxScoreModel(abs, { device: 'cpu', log: () => undefined });
       report.card = model.card;
-      report.cardSource = 'as models/onnx loads it: ONNX metadata, else <model>.card.json';
+      report.cardSource = model.cardSource;
       report.scoreModel = { ok: true, detail: `loads as a score model: sampleShape [${model.sampleShape.join(', ')}], ${model.card.parameterization} output, time input '${model.card.timeInput}'` };
       await model.dispose();
     } catch (err) {
       report.scoreModel = { ok: false, detail: (err as Error).message };
     }
-    try {
-      report.executionProviders = await loader.availableExecutionProviders();
-    } catch (err) {
-      report.executionProviders = { error: (err as Error).message };
-    }
+    Object.assign(report, await probeProviders());
   }
   if (!report.card) {
-    const cardPath = path.join(path.dirname(abs), `${path.basename(abs, path.extname(abs))}.card.json`);
-    if (fs.existsSync(cardPath)) {
-      try {
-        const parsed = modelCardSchema.safeParse(JSON.parse(fs.readFileSync(cardPath, 'utf8')));
-        if (parsed.success) {
-          report.card = parsed.data;
-          report.cardSource = cardPath;
-        } else {
-          report.cardSource = `${cardPath} (invalid: ${parsed.error.issues[0]?.message})`;
-        }
-      } catch (err) {
-        report.cardSource = `${cardPath} (unreadable: ${(err as Error).message})`;
-      }
+    // The model does not load as a score model: show the card the loader would use, or why none.
+    try {
+      const reading = readModelCard(abs);
+      report.card = reading.card;
+      report.cardSource = reading.source;
+    } catch (err) {
+      report.cardSource = `none usable: ${(err as Error).message}`;
     }
   }
   if ('error' in report.executionProviders) {
@@ -126,8 +158,37 @@ export function formatInspect(r: InspectReport): string {
     lines.push(`card: none found${r.cardSource ? ` (${r.cardSource})` : ''}`);
   }
   lines.push(`score model: ${r.scoreModel.ok ? 'ok' : 'NO'}: ${r.scoreModel.detail}`);
-  const ep = r.executionProviders;
-  if ('error' in ep) lines.push(`execution providers: ${ep.error}`);
-  else lines.push(`execution providers: cpu ${ep.cpu ? 'yes' : 'no'}; cuda ${ep.cuda.ok ? 'yes' : 'no'} (${ep.cuda.reason})`);
+  lines.push(...formatProviders(r));
   return lines.join('\n');
+}
+
+/** The execution-provider line, and the CUDA diagnosis where CUDA does not work. */
+export function formatProviders(r: EnvironmentReport): string[] {
+  const ep = r.executionProviders;
+  if ('error' in ep) return [`execution providers: ${ep.error}`];
+  const lines = [`execution providers: cpu ${ep.cpu ? 'yes' : 'no'}; cuda ${ep.cuda.ok ? 'yes' : 'no'} (${ep.cuda.reason})`];
+  if (!ep.cuda.ok && r.cudaDiagnosis) lines.push(...formatCudaDiagnosis(r.cudaDiagnosis));
+  return lines;
+}
+
+/** `inspect --list`: one line per shipped network, name then its card's summary. */
+export function formatShippedList(): string {
+  const list = listShipped();
+  const width = Math.max(...list.map((m) => m.name.length));
+  return list.map((m) => `${m.name.padEnd(width)}  ${m.summary}`).join('\n');
+}
+
+/** The `inspect` command: --list, no model (providers only), or a model file / shipped name. */
+export async function cmdInspect(args: Record<string, unknown>, io: { cwd: string; stdout(s: string): void }): Promise<number> {
+  const print = (value: unknown, text: string) => io.stdout(args.json ? `${JSON.stringify(value, null, 2)}\n` : `${text}\n`);
+  if (args.list) {
+    print(listShipped().map(({ name, path: file, summary }) => ({ name, path: file, summary })), formatShippedList());
+  } else if (args.model === undefined) {
+    const env = await inspectEnvironment();
+    print(env, formatProviders(env).join('\n'));
+  } else {
+    const report = await inspectModel(resolveModelArgument(String(args.model), io.cwd));
+    print(report, formatInspect(report));
+  }
+  return 0;
 }

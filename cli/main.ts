@@ -1,20 +1,20 @@
 #!/usr/bin/env node
 import * as path from 'path';
 import yargs from 'yargs';
-import * as YAML from 'yaml';
 import { SOLVERS } from '../solvers/registry';
 import { ConfigError, formatIssue } from '../configs/errors';
 import { describeFields } from '../configs/introspect';
 import { loadConfig } from '../configs/load';
-import { checkExperiment } from '../configs/resolve';
 import { experimentConfigSchema } from '../configs/schema';
 import { loadSweep, sweepConfigSchema } from '../configs/sweep';
 import { EXIT_OK, EXIT_USAGE, UsageError, exitCodeFor } from './exit-codes';
-import { defaultRunDir, runExperiment } from './experiment';
+import { runExperiment } from './experiment';
 import { FEATURE_METRICS, featureSummary } from './feature-metrics';
 import { formatNumber } from './format';
 import { packageJson } from './fsutil';
-import { formatInspect, inspectModel } from './inspect';
+import { cmdEnableCuda } from './enable-cuda';
+import { cmdInspect } from './inspect';
+import { cmdValidate } from './validate';
 import { defaultSweepDir, runSweep } from './sweep';
 import { TIMING_COLUMNS, resultTable, summaryTable } from './sweep-results';
 
@@ -23,7 +23,8 @@ import { TIMING_COLUMNS, resultTable, summaryTable } from './sweep-results';
  *   score-sde run <config> [--set k=v ...] [--out dir] [--json] [--quiet]
  *   score-sde sweep <sweep> [--set k=v ...] [--out dir] [--workers N] [--limit K] [--json] [--quiet]
  *   score-sde validate <config|sweep> [--set k=v ...] [--json]
- *   score-sde inspect <model.onnx> [--json]
+ *   score-sde inspect [<model.onnx | shipped name>] [--list] [--json]
+ *   score-sde enable-cuda [--from <dir|tgz>] [--no-check]
  *   score-sde solvers [--json]
  *   score-sde schema [--json]
  * Exit status: 0 ok, 1 the run failed, 2 bad config or usage.
@@ -52,7 +53,7 @@ export const processIo: Io = {
 };
 
 type Args = Record<string, unknown> & { _: (string | number)[] };
-type Command = 'run' | 'sweep' | 'validate' | 'inspect' | 'solvers' | 'schema';
+type Command = 'run' | 'sweep' | 'validate' | 'inspect' | 'enable-cuda' | 'solvers' | 'schema';
 
 function setList(v: unknown): string[] {
   if (v === undefined) return [];
@@ -105,10 +106,23 @@ function parser(onCommand: (cmd: Command, args: Args) => void) {
       (a) => onCommand('validate', a as Args),
     )
     .command(
-      'inspect <model>',
-      'Show an ONNX model: inputs, outputs, shapes, its card, execution providers that work here',
-      (y) => y.positional('model', { type: 'string', describe: 'An .onnx file' }).option('json', { type: 'boolean', describe: 'Print JSON' }),
+      'inspect [model]',
+      'Show an ONNX model (inputs, outputs, card) and the execution providers that work here, with what CUDA is missing',
+      (y) =>
+        y
+          .positional('model', { type: 'string', describe: 'An .onnx file or a shipped network\'s name (fashion-mnist/unet-vp); none: providers only' })
+          .option('list', { type: 'boolean', describe: 'List the shipped networks by name' })
+          .option('json', { type: 'boolean', describe: 'Print JSON' }),
       (a) => onCommand('inspect', a as Args),
+    )
+    .command(
+      'enable-cuda',
+      "Put onnxruntime's CUDA provider libraries in place (npm package, ~179 MB) and say what CUDA still lacks here",
+      (y) =>
+        y
+          .option('from', { type: 'string', describe: 'The provider package as a folder or .tgz (offline machines)', requiresArg: true })
+          .option('check', { type: 'boolean', default: true, describe: 'Try a CUDA session afterwards (--no-check: only place the files)' }),
+      (a) => onCommand('enable-cuda', a as Args),
     )
     .command(
       'solvers',
@@ -163,8 +177,9 @@ function reportError(err: unknown, io: Io): void {
     return;
   }
   const e = err as Error;
-  const name = e?.name && e.name !== 'Error' ? `${e.name}: ` : '';
-  io.stderr(`score-sde: ${name}${e?.message ?? String(err)}\n`);
+  // Our error classes' names mean nothing to a user; a JavaScript built-in's marks a bug.
+  const internal = /^(Type|Reference|Range|Syntax|Eval|URI)Error$/.test(e?.name ?? '') ? `internal error (${e.name}): ` : '';
+  io.stderr(`score-sde: ${internal}${e?.message ?? String(err)}\n`);
   if (process.env.SCORE_SDE_DEBUG && e?.stack) io.stderr(`${e.stack}\n`);
 }
 
@@ -175,9 +190,11 @@ async function dispatch(cmd: Command, args: Args, io: Io): Promise<number> {
     case 'sweep':
       return cmdSweep(args, io);
     case 'validate':
-      return cmdValidate(args, io);
+      return cmdValidate({ ...args, sets: setList(args.set) }, io);
     case 'inspect':
       return cmdInspect(args, io);
+    case 'enable-cuda':
+      return cmdEnableCuda(args, io);
     case 'solvers':
       return cmdSolvers(args, io);
     case 'schema':
@@ -189,7 +206,8 @@ async function cmdRun(args: Args, io: Io): Promise<number> {
   const quiet = Boolean(args.quiet);
   const log = quiet ? () => undefined : (line: string) => io.stderr(`${line}\n`);
   const loaded = loadConfig(String(args.config), { sets: setList(args.set), cwd: io.cwd });
-  const outDir = args.out !== undefined ? path.resolve(io.cwd, String(args.out)) : (loaded.config.output.dir ?? defaultRunDir(loaded.config, io.cwd));
+  // --out, else output.dir, else a fresh runs/<name>-<timestamp>[-k] claimed by the run.
+  const outDir = args.out !== undefined ? path.resolve(io.cwd, String(args.out)) : undefined;
   // The bar starts with the first progress report, so that the loader's lines come first.
   const useBar = io.stderrIsTTY && !quiet;
   let bar: import('cli-progress').SingleBar | undefined;
@@ -208,6 +226,7 @@ async function cmdRun(args: Args, io: Io): Promise<number> {
   try {
     result = await runExperiment(loaded.config, {
       outDir,
+      cwd: io.cwd,
       configFile: loaded.file,
       sources: loaded.sources,
       log: (line) => {
@@ -262,48 +281,10 @@ async function cmdSweep(args: Args, io: Io): Promise<number> {
         `${result.pending ? ' (run the same command again to resume)' : ''}\n`,
     );
   }
-  return result.failed > 0 ? 1 : EXIT_OK;
+  if (result.resultsError) io.stderr(`score-sde: ${result.resultsError}\n`);
+  return result.failed > 0 || result.resultsError ? 1 : EXIT_OK;
 }
 
-async function cmdValidate(args: Args, io: Io): Promise<number> {
-  const file = path.resolve(io.cwd, String(args.config));
-  const sets = setList(args.set);
-  // A sweep has `axes:`; anything else is an experiment config.
-  let isSweep = false;
-  try {
-    const text = require('fs').readFileSync(file, 'utf8') as string;
-    const doc = YAML.parse(text) as unknown;
-    isSweep = !!doc && typeof doc === 'object' && 'axes' in (doc as object);
-  } catch {
-    // loadConfig reports it
-  }
-  let out: unknown;
-  if (isSweep) {
-    const sweep = loadSweep(file, { sets, cwd: io.cwd });
-    out = { sweep: sweep.name, file: sweep.file, base: sweep.baseFile, cells: sweep.cells.map((c) => ({ id: c.id, config: c.config })) };
-  } else {
-    const loaded = loadConfig(file, { sets, cwd: io.cwd });
-    const checked = checkExperiment(loaded.config, loaded.sources);
-    out = {
-      ...loaded.config,
-      resolved: {
-        files: loaded.files,
-        sde: checked.sde ?? 'from the model card in the ONNX file (read when the model loads)',
-        sampleShape: checked.sampleShape,
-        modelCard: checked.cardPath,
-        reference: checked.reference ?? 'from the model card (read when the model loads)',
-      },
-    };
-  }
-  io.stdout(args.json ? `${JSON.stringify(out, null, 2)}\n` : YAML.stringify(out, { lineWidth: 0, aliasDuplicateObjects: false }));
-  return EXIT_OK;
-}
-
-async function cmdInspect(args: Args, io: Io): Promise<number> {
-  const report = await inspectModel(path.resolve(io.cwd, String(args.model)));
-  io.stdout(args.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatInspect(report)}\n`);
-  return EXIT_OK;
-}
 
 /** What the settings every solver shares mean (the descriptions live in solvers/solver.ts comments). */
 const COMMON_SETTING_DOCS: Record<string, string> = {

@@ -3,17 +3,26 @@ import * as path from 'path';
 import { Worker } from 'worker_threads';
 import { ModelCache } from '../configs/model-loader';
 import { LoadedSweep, SweepCell } from '../configs/sweep';
-import { MANIFEST_FORMAT, Manifest, runExperiment, safeName } from './experiment';
+import { checkExperiment } from '../configs/resolve';
+import { Manifest, runExperiment, safeName } from './experiment';
+import { inputFingerprints, sameInputs } from './fingerprint';
 import { packageJson } from './fsutil';
-import { writeFileAtomic, writeJsonAtomic } from '../core/files';
-import { ResultFiles, ResultRow, writeResults } from './sweep-results';
+import { makeDirs, writeFileAtomic, writeJsonAtomic } from '../core/files';
+import { readManifest } from './manifest';
+import { OutputFolderError, cleanStaleRuns, publishError } from './run-folder';
+import { acquireSweepLock } from './sweep-lock';
+import { ResultFiles, ResultRow, resultTable, writeResults } from './sweep-results';
 import type { WorkerReply, WorkerRequest } from './worker';
 
 /**
  * Running a sweep: each cell in its own run folder `cells/<cell-id>/` under the sweep folder;
- * cells whose manifest.json exists (and was made from the same config) are skipped, so running
- * the same sweep again resumes it. Then results.json / results.csv (one row per cell, in cell
- * order), quality-vs-nfe and quality-vs-time plots (.svg and .png), and a summary table.
+ * a cell whose manifest says complete, from the same config and the same input files (content
+ * hashes, see fingerprint.ts), is skipped, so running the same sweep again resumes it. A cell run
+ * again replaces its folder only when the new one is whole (run-folder.ts): nothing finished is
+ * deleted up front. One sweep at a time per folder (sweep-lock.ts). Then results.json /
+ * results.csv (one row per cell, in cell order), quality-vs-nfe and quality-vs-time plots (.svg
+ * and .png), and a summary table; where those cannot be written (a full disk), the rows are still
+ * returned and printed.
  *
  * With workers > 1 the cells run in worker threads, each with its own models (ONNX sessions).
  * Results do not depend on the number of workers or on interruptions: a cell's samples depend
@@ -40,23 +49,45 @@ export interface SweepResult {
   failed: number;
   pending: number;
   files: ResultFiles;
+  /** Why results.json / .csv / plots could not be written (the rows are still returned). */
+  resultsError?: string;
 }
 
 export function defaultSweepDir(s: LoadedSweep, cwd = process.cwd()): string {
   return path.resolve(cwd, 'runs', 'sweeps', safeName(s.name));
 }
 
-/** A finished cell's manifest, if its folder holds one made from this config. */
+/**
+ * A finished cell's manifest: status complete, made from this config, and from the same input
+ * files (model, card, x_T, reference: content hashes) as the cell would read now.
+ */
 export function finishedManifest(cellDir: string, cell: SweepCell): Manifest | undefined {
-  const file = path.join(cellDir, 'manifest.json');
-  if (!fs.existsSync(file)) return undefined;
+  const m = readManifest(path.join(cellDir, 'manifest.json'));
+  if (!m || m.status !== 'complete' || JSON.stringify(m.config) !== JSON.stringify(cell.config)) return undefined;
   try {
-    const m = JSON.parse(fs.readFileSync(file, 'utf8')) as Manifest;
-    if (m.format !== MANIFEST_FORMAT) return undefined;
-    if (JSON.stringify(m.config) !== JSON.stringify(cell.config)) return undefined;
-    return m;
+    const checked = checkExperiment(cell.config);
+    // Where the card is inside the ONNX file (known only once loaded), the reference file it names
+    // is the one recorded: the model's hash already says whether that card changed.
+    const referenceFile = checked.reference ? (checked.reference.source === 'npy' ? checked.reference.path : undefined) : m.inputs?.reference?.path;
+    return sameInputs(m.inputs, inputFingerprints(cell.config, checked, referenceFile)) ? m : undefined;
   } catch {
-    return undefined;
+    return undefined; // an input is gone or unreadable: the run reports it
+  }
+}
+
+/** JSON stores NaN metrics as null: read back as NaN, so a finished sweep's table prints them. */
+function metricsOf(m: Manifest): Record<string, number> {
+  return Object.fromEntries(Object.entries(m.metrics ?? {}).map(([k, v]) => [k, typeof v === 'number' ? v : NaN]));
+}
+
+/** A failed cell's error.txt: beside its samples if the metrics failed, else as the cell's folder. */
+function recordFailure(cellDir: string, err: { name?: string; message: string; stack?: string }, log: (line: string) => void): void {
+  const text = `${err.stack ?? `${err.name ?? 'Error'}: ${err.message}`}\n`;
+  try {
+    if (err.name === 'MetricsFailedError') writeFileAtomic(path.join(cellDir, 'error.txt'), text);
+    else publishError(cellDir, text);
+  } catch (e) {
+    log(`cannot write ${path.join(cellDir, 'error.txt')}: ${(e as Error).message}`);
   }
 }
 
@@ -64,7 +95,21 @@ export async function runSweep(sweep: LoadedSweep, opts: SweepOptions = {}): Pro
   const log = opts.log ?? (() => undefined);
   const dir = path.resolve(opts.outDir ?? sweep.sweep.output.dir ?? defaultSweepDir(sweep));
   const cellsDir = path.join(dir, 'cells');
-  fs.mkdirSync(cellsDir, { recursive: true });
+  try {
+    makeDirs(cellsDir);
+  } catch (err) {
+    throw new OutputFolderError(`cannot create the sweep folder ${dir}: ${(err as Error).message}`);
+  }
+  const release = acquireSweepLock(dir);
+  try {
+    return await runLocked(sweep, dir, cellsDir, opts, log);
+  } finally {
+    release();
+  }
+}
+
+async function runLocked(sweep: LoadedSweep, dir: string, cellsDir: string, opts: SweepOptions, log: (line: string) => void): Promise<SweepResult> {
+  cleanStaleRuns(cellsDir); // what a killed sweep left half-built
   writeJsonAtomic(path.join(dir, 'sweep.json'), {
     format: 'score-sde-sweep-plan/1',
     name: sweep.name,
@@ -79,8 +124,7 @@ export async function runSweep(sweep: LoadedSweep, opts: SweepOptions = {}): Pro
   const errors = new Map<string, string>();
   const todo: SweepCell[] = [];
   for (const cell of sweep.cells) {
-    const cellDir = path.join(cellsDir, cell.id);
-    const done = finishedManifest(cellDir, cell);
+    const done = finishedManifest(path.join(cellsDir, cell.id), cell);
     if (done) manifests.set(cell.id, done);
     else todo.push(cell);
   }
@@ -89,22 +133,22 @@ export async function runSweep(sweep: LoadedSweep, opts: SweepOptions = {}): Pro
   if (skipped) log(`${skipped} of ${sweep.cells.length} cells already done in ${dir}`);
   const total = queue.length;
   let finished = 0;
-  const onDone = (cell: SweepCell, m?: Manifest, error?: string) => {
+  const onDone = (cell: SweepCell, m?: Manifest, error?: { name?: string; message: string; stack?: string }) => {
     finished++;
     if (m) {
       manifests.set(cell.id, m);
-      const key = sweep.sweep.plot.metric ?? (m.metrics.fd !== undefined ? 'fd' : 'sw');
-      const metric = m.metrics[key] !== undefined ? ` ${key} ${m.metrics[key].toPrecision(4)}` : '';
+      const key = sweep.sweep.plot.metric ?? (typeof m.metrics.fd === 'number' ? 'fd' : 'sw');
+      const value = m.metrics[key];
+      const metric = typeof value === 'number' ? ` ${key} ${value.toPrecision(4)}` : '';
       log(`[${finished}/${total}] ${cell.id}: nfe ${round(m.nfe)}${metric} (${(m.wallTimeMs / 1000).toFixed(2)} s)`);
     } else {
-      errors.set(cell.id, error ?? 'failed');
-      log(`[${finished}/${total}] ${cell.id}: FAILED: ${error}`);
+      const e = error ?? { message: 'failed' };
+      errors.set(cell.id, e.message);
+      log(`[${finished}/${total}] ${cell.id}: FAILED: ${e.message}`);
+      // An older result of this cell stays until this record replaces it (never deleted up front).
+      recordFailure(path.join(cellsDir, cell.id), e, log);
     }
   };
-  for (const cell of queue) {
-    // A folder without a manifest is a cell that was interrupted: start it afresh.
-    fs.rmSync(path.join(cellsDir, cell.id), { recursive: true, force: true });
-  }
   const workers = Math.max(1, Math.min(opts.workers ?? sweep.sweep.workers, queue.length || 1));
   if (workers > 1) await runInWorkers(queue, cellsDir, workers, sweep.file, onDone);
   else await runInProcess(queue, cellsDir, sweep.file, onDone);
@@ -121,27 +165,39 @@ export async function runSweep(sweep: LoadedSweep, opts: SweepOptions = {}): Pro
       nfe: m.nfe,
       calls: m.calls,
       wallTimeMs: m.wallTimeMs,
-      metrics: m.metrics,
+      metrics: metricsOf(m),
     };
   });
-  const out = writeResults(sweep, dir, rows);
-  return { dir, rows, ...out, ran: finished - errors.size, skipped, failed: errors.size, pending: rows.filter((r) => r.status === 'pending').length };
+  // Results that cannot be written (a full disk) are still returned, and printed by the CLI.
+  let out: Pick<SweepResult, 'columns' | 'metricNames' | 'files'>;
+  let resultsError: string | undefined;
+  try {
+    out = writeResults(sweep, dir, rows);
+  } catch (err) {
+    resultsError = `cannot write the results into ${dir}: ${(err as Error).message}`;
+    log(resultsError);
+    const { columns, metricNames } = resultTable(sweep, rows);
+    out = { columns, metricNames, files: { json: '', csv: '', plots: [] } };
+  }
+  return { dir, rows, ...out, resultsError, ran: finished - errors.size, skipped, failed: errors.size, pending: rows.filter((r) => r.status === 'pending').length };
 }
 
 function round(v: number): string {
   return Number.isInteger(v) ? String(v) : v.toFixed(1);
 }
 
-async function runInProcess(cells: SweepCell[], cellsDir: string, configFile: string, onDone: (c: SweepCell, m?: Manifest, e?: string) => void): Promise<void> {
+type OnDone = (c: SweepCell, m?: Manifest, e?: { name?: string; message: string; stack?: string }) => void;
+
+async function runInProcess(cells: SweepCell[], cellsDir: string, configFile: string, onDone: OnDone): Promise<void> {
   const cache = new ModelCache();
   try {
     for (const cell of cells) {
       try {
-        const { manifest } = await runExperiment(cell.config, { outDir: path.join(cellsDir, cell.id), configFile, cache });
+        const { manifest } = await runExperiment(cell.config, { outDir: path.join(cellsDir, cell.id), outLabel: `cell ${cell.id}`, configFile, cache });
         onDone(cell, manifest);
       } catch (err) {
-        writeFileAtomic(path.join(cellsDir, cell.id, 'error.txt'), `${(err as Error).stack ?? String(err)}\n`);
-        onDone(cell, undefined, (err as Error).message ?? String(err));
+        const e = err as Error;
+        onDone(cell, undefined, { name: e?.name, message: e?.message ?? String(err), stack: e?.stack });
       }
     }
   } finally {
@@ -201,7 +257,7 @@ async function runInWorkers(
   cellsDir: string,
   count: number,
   configFile: string,
-  onDone: (c: SweepCell, m?: Manifest, e?: string) => void,
+  onDone: OnDone,
 ): Promise<void> {
   let next = 0;
   const loop = async () => {
@@ -213,14 +269,11 @@ async function runInWorkers(
         try {
           const reply = await call(worker, { type: 'run', id: cell.id, config: cell.config, dir, configFile });
           if (reply.type === 'done') onDone(cell, reply.manifest);
-          else {
-            writeFileAtomic(path.join(dir, 'error.txt'), `${reply.stack ?? reply.message}\n`);
-            onDone(cell, undefined, reply.message);
-          }
+          else onDone(cell, undefined, reply);
         } catch (err) {
           // The worker died: note the cell, start a fresh worker for the rest.
-          writeFileAtomic(path.join(dir, 'error.txt'), `${(err as Error).stack ?? String(err)}\n`);
-          onDone(cell, undefined, (err as Error).message);
+          const e = err as Error;
+          onDone(cell, undefined, { name: e.name, message: e.message, stack: e.stack });
           await worker.terminate();
           worker = spawnWorker();
         }

@@ -24,7 +24,7 @@ if (parentPort) {
       void cache.dispose().finally(() => port.close());
       return;
     }
-    runExperiment(msg.config, { outDir: msg.dir, configFile: msg.configFile, cache }).then(
+    runExperiment(msg.config, { outDir: msg.dir, outLabel: `cell ${msg.id}`, configFile: msg.configFile, cache }).then(
       ({ manifest }) => port.postMessage({ type: 'done', id: msg.id, manifest } satisfies WorkerReply),
       (err: Error) => port.postMessage({ type: 'error', id: msg.id, name: err?.name ?? 'Error', message: err?.message ?? String(err), stack: err?.stack } satisfies WorkerReply),
     );

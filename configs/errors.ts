@@ -40,11 +40,16 @@ export function formatIssue(issue: ConfigIssue): string {
   return `${where}${path}${issue.message}${got}${origin}`;
 }
 
+/** A string without spaces that contains a slash: a file path, shown whole (its end names the file). */
+const PATH_LIKE = /^\S*[\\/]\S*$/;
+
 export function showValue(v: unknown): string {
   if (v === undefined) return 'nothing';
+  if (typeof v === 'string' && PATH_LIKE.test(v)) return JSON.stringify(v);
   let s: string;
   try {
-    s = JSON.stringify(v);
+    // JSON has no ±Infinity or NaN (YAML's .inf, .nan): show them as they are, not as null.
+    s = JSON.stringify(v, (_k, x: unknown) => (typeof x === 'number' && !Number.isFinite(x) ? `\u0000${x}\u0000` : x)).replace(/"\\u0000(.*?)\\u0000"/g, '$1');
   } catch {
     s = String(v);
   }

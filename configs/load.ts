@@ -3,7 +3,10 @@ import * as path from 'path';
 import * as YAML from 'yaml';
 import { z } from 'zod';
 import { SOLVERS } from '../solvers/registry';
+import { InputFileError, readInputFile, statInputFile } from '../core/files';
 import { ConfigError, ConfigIssue } from './errors';
+import { PathKey, Source, locate } from './locate';
+import { FORBIDDEN_KEYS, LIMITS, findDeepNesting, findIndexBeyondEnd, findUnsafeKey, forbiddenKeyMessage } from './limits';
 import { allowedKeys, describeType, objectShape, schemaAt, unionOptions } from './introspect';
 import { ExperimentConfig, PATH_FIELDS, PATH_FIELD_KEYWORDS, experimentConfigSchema, referenceIsPath } from './schema';
 
@@ -23,23 +26,8 @@ import { ExperimentConfig, PATH_FIELDS, PATH_FIELD_KEYWORDS, experimentConfigSch
  *     after all files, with the same merge rules.
  */
 
-export type PathKey = string | number;
-
-/** Where a value may have come from, highest priority first (for error locations). */
-export type Source =
-  | { kind: 'file'; file: string; doc: YAML.Document; lc: YAML.LineCounter; prefix: PathKey[] }
-  | {
-      kind: 'override';
-      /** Shown with the error, e.g. '--set solver.snr=-1' or 'axes solver.snr'. */
-      origin: string;
-      file?: string;
-      /** The config path it sets. */
-      path: PathKey[];
-      /** Where its value sits in `doc`, for line:col (sweep axes). */
-      doc?: YAML.Document;
-      lc?: YAML.LineCounter;
-      docPath?: PathKey[];
-    };
+export type { PathKey, Source };
+export { locate };
 
 export interface LoadedConfig {
   /** The config file (absolute). */
@@ -68,7 +56,7 @@ export function loadConfig(file: string, opts: LoadOptions = {}): LoadedConfig {
   const sources = [...chain.sources];
   for (const expr of opts.sets ?? []) {
     const { path: keyPath, value } = parseSet(expr, opts.cwd ?? process.cwd());
-    raw = mergeConfig(raw, objectAt(keyPath, value)) as Record<string, unknown>;
+    raw = applyOverride(raw, keyPath, value, { file: '--set', origin: `--set ${expr}` });
     sources.unshift({ kind: 'override', origin: `--set ${expr}`, file: abs, path: keyPath });
   }
   const config = validateExperiment(raw, sources, abs);
@@ -98,15 +86,36 @@ export interface ParsedFile {
   value: Record<string, unknown>;
 }
 
+/**
+ * Merges `value` at `keyPath` over `raw` (an override: --set, a sweep axis), after checking the
+ * path: no reserved keys, list indices at most one past the end.
+ */
+export function applyOverride(raw: Record<string, unknown>, keyPath: PathKey[], value: unknown, where: { file?: string; origin: string }): Record<string, unknown> {
+  checkKeyPath(keyPath, where);
+  const unsafe = findUnsafeKey(value, keyPath);
+  if (unsafe) throw ConfigError.at({ file: where.file, path: unsafe.path.join('.'), message: unsafe.message, origin: where.origin });
+  const beyond = findIndexBeyondEnd(raw, keyPath);
+  if (beyond) throw ConfigError.at({ file: where.file, path: beyond.path.join('.'), message: beyond.message, origin: where.origin });
+  return mergeConfig(raw, objectAt(keyPath, value)) as Record<string, unknown>;
+}
+
+/** Rejects a path through a reserved key (__proto__, constructor, prototype). */
+export function checkKeyPath(keyPath: readonly PathKey[], where: Partial<ConfigIssue>): void {
+  const bad = keyPath.find((k) => typeof k === 'string' && FORBIDDEN_KEYS.includes(k));
+  if (bad !== undefined) throw ConfigError.at({ ...where, path: keyPath.join('.'), message: forbiddenKeyMessage(String(bad)) });
+}
+
 /** Reads one YAML or JSON file into a mapping; syntax errors carry line:col. */
 export function readConfigFile(file: string, what = 'config'): ParsedFile {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readInputFile(file, LIMITS.configFileBytes).toString('utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw ConfigError.at({ file, path: '', message: code === 'ENOENT' ? `${what} file not found` : `cannot read ${what} file: ${(err as Error).message}` });
+    const reason = err instanceof InputFileError ? err.reason : (err as Error).message;
+    throw ConfigError.at({ file, path: '', message: reason === 'file not found' ? `${what} file not found` : `cannot read ${what} file: ${reason}` });
   }
+  const deep = findDeepNesting(text);
+  if (deep) throw ConfigError.at({ file, path: '', line: deep.line, col: deep.col, message: `nested more than ${LIMITS.configDepth} levels deep (the limit for a config)` });
   const lc = new YAML.LineCounter();
   const doc = YAML.parseDocument(text, { lineCounter: lc, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length) {
@@ -116,14 +125,25 @@ export function readConfigFile(file: string, what = 'config'): ParsedFile {
         path: '',
         line: e.linePos?.[0].line,
         col: e.linePos?.[0].col,
-        message: `${/\.json$/i.test(file) ? 'JSON' : 'YAML'} syntax error: ${e.message.split('\n')[0]}`,
+        message: `${/\.json$/i.test(file) ? 'JSON' : 'YAML'} syntax error: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:$/, '')}`,
       })),
     );
   }
-  const value = doc.toJS({ maxAliasCount: 1000 }) as unknown;
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 1000 }) as unknown;
+  } catch (err) {
+    // yaml's guard against "billion laughs" documents: aliases that expand without bound.
+    throw ConfigError.at({ file, path: '', message: `YAML aliases expand too far (${(err as Error).message}); write the values out or use fewer *aliases` });
+  }
   if (value === null || value === undefined) throw ConfigError.at({ file, path: '', message: `${what} file is empty` });
   if (typeof value !== 'object' || Array.isArray(value)) {
     throw ConfigError.at({ file, path: '', line: 1, col: 1, message: `${what} must be a mapping of keys to values`, value, hasValue: true });
+  }
+  const unsafe = findUnsafeKey(value);
+  if (unsafe) {
+    const src: Source = { kind: 'file', file, doc, lc, prefix: [] };
+    throw ConfigError.at({ ...locate([src], unsafe.path, true), file, path: unsafe.path.join('.'), message: unsafe.message });
   }
   return { file, doc, lc, value: value as Record<string, unknown> };
 }
@@ -159,12 +179,19 @@ export function extendChain(value: Record<string, unknown>, source: Source & { k
         throw ConfigError.at({ ...locate([source], at), path: 'extends', message: 'extends must be a file path or a list of them', value: entry, hasValue: true });
       }
       const target = path.resolve(dir, entry);
-      if (stack.includes(target)) {
-        const cycle = [...stack.slice(stack.indexOf(target)), target].map((f) => path.relative(process.cwd(), f) || f).join(' -> ');
-        throw ConfigError.at({ ...locate([source], at), path: 'extends', message: `extends cycle: ${cycle}`, value: entry, hasValue: true });
+      try {
+        statInputFile(target, LIMITS.configFileBytes);
+      } catch (err) {
+        const reason = err instanceof InputFileError ? err.reason : (err as Error).message;
+        const message = reason === 'file not found' ? `extended file not found: ${target}` : `extended file ${target}: ${reason}`;
+        throw ConfigError.at({ ...locate([source], at), path: 'extends', message, value: entry, hasValue: true });
       }
-      if (!fs.existsSync(target)) {
-        throw ConfigError.at({ ...locate([source], at), path: 'extends', message: `extended file not found: ${target}`, value: entry, hasValue: true });
+      // Cycles by real path: two names (a symlink) for one file are the same file.
+      const real = fs.realpathSync(target);
+      const onStack = stack.findIndex((f) => f === target || realPath(f) === real);
+      if (onStack >= 0) {
+        const cycle = [...stack.slice(onStack), target].map((f) => path.relative(process.cwd(), f) || f).join(' -> ');
+        throw ConfigError.at({ ...locate([source], at), path: 'extends', message: `extends cycle: ${cycle}`, value: entry, hasValue: true });
       }
       parents.push(loadChain(target, stack));
     });
@@ -182,6 +209,14 @@ export function extendChain(value: Record<string, unknown>, source: Source & { k
   }
   raw = mergeConfig(raw, own) as Record<string, unknown>;
   return { raw, sources, files };
+}
+
+function realPath(file: string): string {
+  try {
+    return fs.realpathSync(file);
+  } catch {
+    return file;
+  }
 }
 
 /** Resolves the path fields of one file's own values against its folder (in place). */
@@ -259,7 +294,8 @@ function variantKeys(section: string): Set<string> {
 }
 
 function clone<T>(v: T): T {
-  return v === undefined ? v : (JSON.parse(JSON.stringify(v)) as T);
+  // structuredClone keeps ±Infinity and NaN (YAML's .inf, .nan), which a JSON round trip makes null.
+  return v === undefined ? v : structuredClone(v);
 }
 
 export function splitPath(p: string): PathKey[] {
@@ -312,6 +348,7 @@ export function parseSet(expr: string, cwd: string): { path: PathKey[]; value: u
     throw ConfigError.at({ file: '--set', path: key, message: `cannot parse the value as YAML/JSON: ${(err as Error).message.split('\n')[0]}`, value: text, hasValue: true });
   }
   const keyPath = splitPath(key);
+  checkKeyPath(keyPath, { file: '--set', origin: `--set ${expr}` });
   const probe = objectAt(keyPath, value);
   rebasePaths(probe, cwd);
   return { path: keyPath, value: getPath(probe, keyPath) };
@@ -319,57 +356,6 @@ export function parseSet(expr: string, cwd: string): { path: PathKey[]; value: u
 
 // ---------------------------------------------------------------------------------------------
 // Errors with locations
-
-/** Where the value at `keyPath` came from: the highest-priority source that sets it. */
-export function locate(sources: readonly Source[], keyPath: readonly PathKey[], key = false): Partial<ConfigIssue> {
-  for (const src of sources) {
-    if (src.kind === 'override') {
-      const n = Math.min(src.path.length, keyPath.length);
-      if (!src.path.slice(0, n).every((k, i) => String(k) === String(keyPath[i]))) continue;
-      if (src.doc && src.lc && src.docPath) {
-        const inner = keyPath.length > src.path.length ? keyPath.slice(src.path.length) : [];
-        const pos =
-          position({ kind: 'file', file: src.file ?? '', doc: src.doc, lc: src.lc, prefix: src.docPath }, inner, key) ??
-          position({ kind: 'file', file: src.file ?? '', doc: src.doc, lc: src.lc, prefix: [] }, src.docPath, false);
-        if (pos) return { ...pos, origin: src.origin };
-      }
-      return { file: src.file, origin: src.origin };
-    }
-    const pos = position(src, keyPath, key);
-    if (pos) return pos;
-  }
-  // Not set anywhere (a missing field): point at the nearest enclosing mapping in the first file.
-  const first = sources.find((s): s is Source & { kind: 'file' } => s.kind === 'file');
-  if (!first) return {};
-  for (let n = keyPath.length - 1; n >= 0; n--) {
-    const pos = position(first, keyPath.slice(0, n), n > 0);
-    if (pos) return n === 0 ? { file: first.file } : pos;
-  }
-  return { file: first.file };
-}
-
-function position(src: Source & { kind: 'file' }, keyPath: readonly PathKey[], key: boolean): Partial<ConfigIssue> | undefined {
-  const full = [...src.prefix, ...keyPath];
-  if (full.length === 0) return { file: src.file };
-  const parent = full.length > 1 ? src.doc.getIn(full.slice(0, -1), true) : src.doc.contents;
-  const last = full[full.length - 1];
-  let range: [number, number, number] | null | undefined;
-  if (YAML.isMap(parent)) {
-    const pair = parent.items.find((p) => (YAML.isScalar(p.key) ? p.key.value : p.key) === last || (YAML.isScalar(p.key) && String(p.key.value) === String(last)));
-    if (!pair) return undefined;
-    const node = key || !YAML.isNode(pair.value) ? pair.key : pair.value;
-    range = YAML.isNode(node) ? node.range : undefined;
-  } else if (YAML.isSeq(parent) && typeof last === 'number') {
-    const node = parent.items[last];
-    if (!YAML.isNode(node)) return undefined;
-    range = node.range;
-  } else {
-    return undefined;
-  }
-  if (!range) return { file: src.file };
-  const { line, col } = src.lc.linePos(range[0]);
-  return { file: src.file, line, col };
-}
 
 /** Converts zod issues to a ConfigError, with locations, values and allowed alternatives. */
 export function zodToConfigError(error: z.ZodError, raw: unknown, sources: readonly Source[], schema: z.ZodType, rootPath: PathKey[] = []): ConfigError {

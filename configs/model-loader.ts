@@ -4,9 +4,10 @@ import { ModelCard } from '../models/card';
 import { GaussianMixtureScore } from '../models/gaussian-mixture';
 import { ScoreModel } from '../core/score';
 import { SDE } from '../sdes/sde';
-import { SdeSpec, makeSDE } from '../sdes/make';
+import { CompleteSdeSpec } from '../sdes/definition';
+import { makeSDE } from '../sdes/registry';
 import { Source } from './load';
-import { ReferencePlan, inlineMixture, planReference, resolveSde } from './resolve';
+import { ReferencePlan, inlineMixture, planReference, readCardFor, resolveSde } from './resolve';
 import { ExperimentConfig } from './schema';
 
 /**
@@ -22,12 +23,15 @@ export function onnxModule(): typeof import('../models/onnx') {
 
 export interface BuiltModel {
   model: ScoreModel;
+  /** The one SDE of the run: the sampler's, and the very object the model converts with. */
   sde: SDE;
-  sdeSpec: SdeSpec & { T: number; N: number };
+  sdeSpec: CompleteSdeSpec;
   sampleShape: number[];
   card?: ModelCard;
-  /** Where the card's relative paths point from (the card file's folder). */
+  /** The card file, when the card came from one (its folder is where data.reference points from). */
   cardPath?: string;
+  /** Where the card came from: its file, or the model's ONNX metadata. */
+  cardSource?: string;
   executionProvider: 'cuda' | 'cpu' | 'js';
   deviceReason: string;
   reference: ReferencePlan;
@@ -90,12 +94,18 @@ export async function buildModel(config: ExperimentConfig, opts: BuildOptions = 
       reference: planReference(config, undefined, undefined, sources),
     };
   }
+  // The card first (the loader's own reader, without onnxruntime), then the one SDE, which the
+  // network is built with: sampler and network cannot get different α(t), σ(t).
+  const reading = readCardFor(config, sources);
+  const sdeSpec = reading ? resolveSde(config, reading.card, sources, `the model card ${reading.source}`) : undefined;
+  const sde = sdeSpec ? makeSDE(sdeSpec) : undefined;
   const onnx = onnxModule();
   const options = {
     device: m.device ?? config.device,
     threads: m.threads,
     maxBatch: m.maxBatch,
     card: m.card,
+    sde,
     timeInput: m.timeInput,
     parameterization: m.parameterization,
     inputs: m.inputs,
@@ -104,28 +114,36 @@ export async function buildModel(config: ExperimentConfig, opts: BuildOptions = 
     log: opts.log ?? (() => undefined),
   };
   const load = () => onnx.loadOnnxScoreModel(m.path, options);
-  const key = JSON.stringify({ path: m.path, ...options, log: undefined });
+  // The session is shared by cells with the same model settings and SDE (the model holds its SDE).
+  const key = JSON.stringify({ path: m.path, ...options, sde: sdeSpec, log: undefined });
   const loaded = opts.cache ? await opts.cache.getOnnx(key, load) : await load();
   const card = loaded.card;
-  const cardPath = m.card ?? path.join(path.dirname(m.path), `${path.basename(m.path, path.extname(m.path))}.card.json`);
-  const sdeSpec = resolveSde(config, card, sources, `the model card of ${path.basename(m.path)}`)!;
+  const spec = sdeSpec ?? resolveSde(config, card, sources, `the model card ${loaded.cardSource}`)!;
   return {
     // Without a cache the caller owns the session: dispose() on the model releases it.
     model: opts.cache ? withoutDispose(loaded) : loaded,
-    sde: makeSDE(sdeSpec),
-    sdeSpec,
+    sde: loaded.sde,
+    sdeSpec: spec,
     sampleShape: [...loaded.sampleShape],
     card,
-    cardPath,
+    cardPath: reading?.cardFile,
+    cardSource: loaded.cardSource,
     executionProvider: loaded.executionProvider,
     deviceReason: loaded.deviceReason,
-    reference: planReference(config, card, cardPath, sources),
+    reference: planReference(config, card, reading?.cardFile, sources),
     dataRange: card.dataRange as [number, number] | undefined,
   };
 }
 
-function withoutDispose(model: ScoreModel): ScoreModel {
-  return { sampleShape: model.sampleShape, score: (x, t, out) => model.score(x, t, out) };
+/** The model without dispose (the cache owns the session); everything else forwarded. */
+function withoutDispose(model: OnnxScoreModel): ScoreModel {
+  return {
+    sampleShape: model.sampleShape,
+    parameterization: model.parameterization,
+    sde: model.sde,
+    score: (x, t, out) => model.score(x, t, out),
+    predict: (x, t, out) => model.predict(x, t, out),
+  };
 }
 
 /** Which execution providers work here (models/onnx's probe). */

@@ -1,18 +1,22 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { ModelCard, modelCardSchema } from '../models/card';
+import { ModelCard } from '../models/card';
 import { GaussianMixtureSpec } from '../models/gaussian-mixture';
-import { SdeSpec, makeSDE } from '../sdes/make';
-import { decodeNpy } from '../core/npy';
+import { ModelCardReading, readModelCard } from '../models/onnx/card-source';
+import { ModelCardConflictError, ModelFileError } from '../models/onnx/errors';
+import { CompleteSdeSpec, SdeSpec } from '../sdes/definition';
+import { completeSde, makeSDE, sdeSpecIssues } from '../sdes/registry';
+import { InputFileError, statInputFile } from '../core/files';
+import { checkReferenceFile, checkXT } from './input-files';
 import { ConfigError, ConfigIssue } from './errors';
 import { PathKey, Source, locate } from './load';
-import { ExperimentConfig, ModelConfig, SdeConfig } from './schema';
+import { ExperimentConfig, ModelConfig } from './schema';
 
 /**
- * The second half of validation: what needs more than the config itself. The model card (read from
- * `model.card` or `<model>.card.json` beside an ONNX file; at run time the loader's card is the
- * authority), the SDE (config ∪ card, which must agree), the sample shape, the x_T file's shape and
- * the reference for metrics. Every problem is a ConfigError at the field that causes it.
+ * The second half of validation: what needs more than the config itself. The model card (read by
+ * models/onnx/card-source.ts, the same reader and precedence the loader uses, without
+ * onnxruntime), the SDE (config ∪ card, which must agree), the sample shape, the x_T file's shape
+ * and the reference for metrics. Every problem is a ConfigError at the field that causes it.
  */
 
 export type ReferencePlan =
@@ -21,15 +25,20 @@ export type ReferencePlan =
   | { source: 'npy'; path: string; n?: number; from: string };
 
 export interface CheckedExperiment {
-  /** The SDE, complete; undefined for an ONNX model whose card only the loader can read. */
-  sde?: SdeSpec & { T: number; N: number };
+  /** The SDE, complete; undefined only for an ONNX model that is missing (reported at model.path). */
+  sde?: CompleteSdeSpec;
   sampleShape?: number[];
   card?: ModelCard;
+  /** The card file, when the card came from one (else it is the one embedded in the model). */
   cardPath?: string;
+  /** Where the card came from: its file, or the model's ONNX metadata. */
+  cardSource?: string;
   /** Undefined until the card is known. */
   reference?: ReferencePlan;
   /** Data range for image previews and histograms. */
   dataRange?: [number, number];
+  /** The classifier of the image metrics (FD, KID, class coverage); undefined until the card is known. */
+  features?: FeaturePlan;
 }
 
 function issue(sources: readonly Source[], keyPath: PathKey[], message: string, value?: unknown, hasValue = value !== undefined): ConfigError {
@@ -37,42 +46,37 @@ function issue(sources: readonly Source[], keyPath: PathKey[], message: string, 
   return ConfigError.at({ ...at, path: keyPath.join('.'), message, value, hasValue });
 }
 
-/** The card JSON a config's ONNX model points at, if one can be read without onnxruntime. */
-export function readCardFor(config: ExperimentConfig, sources: readonly Source[] = []): { card: ModelCard; cardPath: string } | undefined {
+/**
+ * The card of a config's ONNX model (models/onnx/card-source.ts: explicit `model.card`, else the
+ * card file beside the model, else the card in the ONNX metadata; cards that contradict the
+ * embedded one are errors), or undefined for inline models and a model file that is missing
+ * (which checkExperiment reports at model.path). Problems are ConfigErrors at model.card when
+ * they are the explicit card's, else at the card file or model.path.
+ */
+export function readCardFor(config: ExperimentConfig, sources: readonly Source[] = []): ModelCardReading | undefined {
   const model = config.model;
   if (model.type !== 'onnx') return undefined;
-  const cardPath = model.card ?? model.path.replace(/(\.onnx)?$/i, '.card.json');
-  if (!fs.existsSync(cardPath)) {
-    if (model.card) throw issue(sources, ['model', 'card'], 'model card file not found', model.card);
-    return undefined;
-  }
-  let raw: unknown;
+  if (model.card && !fs.existsSync(model.card)) throw issue(sources, ['model', 'card'], 'model card file not found', model.card);
+  if (!isFile(model.path)) return undefined;
+  let reading: ModelCardReading;
   try {
-    raw = JSON.parse(fs.readFileSync(cardPath, 'utf8'));
+    reading = readModelCard(model.path, model.card);
   } catch (err) {
-    throw ConfigError.at({ file: cardPath, path: '', message: `model card is not valid JSON: ${(err as Error).message}` });
+    if (!(err instanceof ModelFileError)) throw err;
+    const explicitCard = model.card !== undefined && (err instanceof ModelCardConflictError ? err.explicit : err.cardFile === path.resolve(model.card));
+    if (explicitCard) throw issue(sources, ['model', 'card'], err.message, model.card);
+    if (err.cardFile) throw ConfigError.at({ file: err.cardFile, path: '', message: err.message });
+    throw issue(sources, ['model', 'path'], err.message, model.path);
   }
-  const parsed = modelCardSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => ({ file: cardPath, path: i.path.join('.'), message: `invalid model card: ${i.message}` })));
-  }
-  return { card: parsed.data, cardPath };
+  return reading;
 }
 
-/** Built-in defaults of each SDE kind (those of sdes/ve.ts and sdes/vp.ts). */
-export function completeSde(spec: SdeConfig | ModelCard['sde']): SdeSpec & { T: number; N: number } {
-  const s = spec as Record<string, unknown> & { kind: SdeSpec['kind'] };
-  if (s.kind === 've') {
-    return { kind: 've', sigmaMin: 0.01, sigmaMax: 50, T: 1, N: 1000, ...stripUndefined(s) } as SdeSpec & { T: number; N: number };
+function isFile(file: string): boolean {
+  try {
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
   }
-  const schedule = (s.schedule as string | undefined) ?? 'linear';
-  const base: Record<string, unknown> =
-    schedule === 'cosine' ? { schedule, cosineS: 0.008, alphaBarMin: 1e-4 } : { schedule, betaMin: 0.1, betaMax: 20 };
-  return { kind: s.kind, ...base, T: 1, N: 1000, ...stripUndefined(s) } as SdeSpec & { T: number; N: number };
-}
-
-function stripUndefined(o: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 }
 
 const NUM_TOL = 1e-12;
@@ -81,32 +85,40 @@ function same(a: unknown, b: unknown): boolean {
   return a === b;
 }
 
+function stripUndefined(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+}
+
 /**
- * The SDE: the card's, with what the config states checked against it (every stated field the card
- * records must agree; N and fields the card does not record are the config's), else the config's,
- * else an error for models without a card.
+ * The SDE: each field the config states, else the card's (which records every parameter of its
+ * kind), else the registry's default (sdes/registry.ts). A stated field the card records must
+ * agree with it (N is the config's alone: a run setting, not a property of the network); a stated
+ * field of another variant than the resolved one (cosineS under the card's linear schedule) is an
+ * error. Models without a card need `sde:`.
  */
-export function resolveSde(config: ExperimentConfig, card: ModelCard | undefined, sources: readonly Source[], cardWhere = 'the model card'): (SdeSpec & { T: number; N: number }) | undefined {
-  const stated = config.sde;
-  let spec: SdeSpec & { T: number; N: number };
+export function resolveSde(config: ExperimentConfig, card: ModelCard | undefined, sources: readonly Source[], cardWhere = 'the model card'): CompleteSdeSpec | undefined {
+  const stated = stripUndefined((config.sde ?? {}) as Record<string, unknown>);
+  let merged: SdeSpec;
   if (card) {
-    const cardSde = completeSde(card.sde) as unknown as Record<string, unknown>;
-    if (stated) {
-      for (const [key, value] of Object.entries(stated)) {
-        if (value === undefined || key === 'N') continue;
-        const cardValue = key in (card.sde as Record<string, unknown>) || key === 'kind' ? cardSde[key] : undefined;
-        if (cardValue !== undefined && !same(cardValue, value)) {
-          throw issue(sources, ['sde', key], `disagrees with ${cardWhere}, which says ${key}: ${JSON.stringify(cardValue)} (the network was trained with it; drop the field to take the card's)`, value);
-        }
-      }
+    const cardSde = card.sde as Record<string, unknown>;
+    const keys = Object.keys(stated).sort((a, b) => Number(b === 'kind') - Number(a === 'kind'));
+    for (const key of keys) {
+      if (key === 'N' || !(key in cardSde) || same(cardSde[key], stated[key])) continue;
+      throw issue(sources, ['sde', key], `disagrees with ${cardWhere}, which says ${key}: ${JSON.stringify(cardSde[key])} (the network was trained with it; drop the field to take the card's)`, stated[key]);
     }
-    spec = completeSde({ ...(card.sde as object), ...stripUndefined((stated ?? {}) as Record<string, unknown>) } as SdeConfig);
-  } else if (stated) {
-    spec = completeSde(stated);
+    merged = { ...cardSde, ...stated } as SdeSpec;
+  } else if (config.sde) {
+    merged = stated as SdeSpec;
   } else if (config.model.type === 'onnx') {
     return undefined;
   } else {
     throw issue(sources, ['sde'], `required for model type '${config.model.type}' (there is no model card to take it from): e.g. sde: {kind: vp}`);
+  }
+  const spec = completeSde(merged);
+  const problem = sdeSpecIssues(spec)[0];
+  if (problem) {
+    const fromCard = card !== undefined && stated[problem.field] === undefined;
+    throw issue(sources, ['sde', problem.field], fromCard ? `${problem.message} (from ${cardWhere})` : problem.message, spec[problem.field], !fromCard || undefined);
   }
   try {
     makeSDE(spec);
@@ -136,6 +148,12 @@ export function planReference(config: ExperimentConfig, card: ModelCard | undefi
   const inline = inlineMixture(config.model);
   const exactN = ref.n ?? config.sampling.n;
   const source = ref.source === 'auto' && ref.path ? 'npy' : ref.source;
+  // The metrics (covariance, unbiased MMD) need two samples on each side.
+  if (config.sampling.n < 2 && source !== 'none') {
+    if (source === 'auto') return { source: 'none', reason: 'sampling.n < 2: the metrics need at least 2 samples' };
+    throw issue(sources, ['sampling', 'n'], `the metrics against reference '${source}' need at least 2 samples; set reference: none to draw a single sample`, config.sampling.n);
+  }
+  if (ref.n !== undefined && ref.n < 2 && source !== 'none') throw issue(sources, ['reference', 'n'], 'the metrics need at least 2 reference samples', ref.n);
   const cardDir = cardPath ? path.dirname(cardPath) : config.model.type === 'onnx' ? path.dirname(config.model.path) : undefined;
   const fromCard = (): ReferencePlan | undefined => {
     if (card?.data?.mixture) return { source: 'exact', mixture: card.data.mixture, n: exactN, seed: ref.seed, from: `model card mixture (${card.data.name})` };
@@ -186,39 +204,19 @@ export function planFeatures(config: ExperimentConfig, card: ModelCard | undefin
   return { source: 'classifier', path: path.resolve(cardDir, classifier), from: `model card data.classifier (${classifier})` };
 }
 
-/** The shape in a .npy header, reading only the header. */
-export function npyShape(file: string): number[] {
-  const fd = fs.openSync(file, 'r');
-  let head: Buffer;
-  try {
-    head = Buffer.alloc(4096);
-    head = head.subarray(0, fs.readSync(fd, head, 0, head.length, 0));
-  } finally {
-    fs.closeSync(fd);
+/**
+ * solver.eps (or the SDE's default) must lie inside (0, T): the solvers integrate from T down to it.
+ */
+export function checkSolverTimes(config: ExperimentConfig, sde: CompleteSdeSpec, sources: readonly Source[]): void {
+  const eps = config.solver.eps as number | undefined;
+  if (eps !== undefined && eps >= sde.T) {
+    throw issue(sources, ['solver', 'eps'], `must be smaller than the SDE's end time T = ${sde.T} (the solver integrates from T down to eps)`, eps);
   }
-  const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(head.toString('latin1'))?.[1];
-  if (head.subarray(1, 6).toString('latin1') !== 'NUMPY' || shapeText === undefined) {
-    return decodeNpy(fs.readFileSync(file), file).shape; // throws the precise NpyError
-  }
-  return shapeText.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
-}
-
-/** Checks an x_T file: exists, a .npy, shape [≥ n, ...sampleShape]. */
-export function checkXT(config: ExperimentConfig, sampleShape: readonly number[] | undefined, sources: readonly Source[]): void {
-  const xT = config.sampling.xT;
-  if (!xT) return;
-  if (!fs.existsSync(xT)) throw issue(sources, ['sampling', 'xT'], 'file not found', xT);
-  let shape: number[];
-  try {
-    shape = npyShape(xT);
-  } catch (err) {
-    throw issue(sources, ['sampling', 'xT'], `not a readable .npy file: ${(err as Error).message}`, xT);
-  }
-  if (!sampleShape) return;
-  const n = config.sampling.n;
-  const ok = shape.length === sampleShape.length + 1 && shape[0] >= n && sampleShape.every((v, i) => shape[i + 1] === v);
-  if (!ok) {
-    throw issue(sources, ['sampling', 'xT'], `has shape [${shape.join(', ')}], expected [>= ${n}, ${sampleShape.join(', ')}] (sampling.n rows of the sample shape)`, xT);
+  if (eps === undefined) {
+    const defaultEps = makeSDE(sde).defaultEps;
+    if (defaultEps >= sde.T) {
+      throw issue(sources, config.sde?.T !== undefined ? ['sde', 'T'] : ['solver', 'eps'], `the SDE's end time T = ${sde.T} is not above the default eps ${defaultEps}: set solver.eps below T`, config.sde?.T);
+    }
   }
 }
 
@@ -226,12 +224,12 @@ export function checkXT(config: ExperimentConfig, sampleShape: readonly number[]
 export function checkExperiment(config: ExperimentConfig, sources: readonly Source[] = []): CheckedExperiment {
   const cardInfo = readCardFor(config, sources);
   const card = cardInfo?.card;
-  const sde = resolveSde(config, card, sources, cardInfo ? `the model card ${cardInfo.cardPath}` : 'the model card');
+  const sde = resolveSde(config, card, sources, cardInfo ? `the model card ${cardInfo.source}` : 'the model card');
   const m = config.model;
   if (card && m.type === 'onnx') {
     for (const key of ['parameterization', 'timeInput'] as const) {
       if (m[key] !== undefined && m[key] !== card[key]) {
-        throw issue(sources, ['model', key], `disagrees with the model card ${cardInfo!.cardPath}, which says ${key}: '${card[key]}' (drop the field to take the card's)`, m[key]);
+        throw issue(sources, ['model', key], `disagrees with the model card ${cardInfo!.source}, which says ${key}: '${card[key]}' (drop the field to take the card's)`, m[key]);
       }
     }
   }
@@ -253,17 +251,20 @@ export function checkExperiment(config: ExperimentConfig, sources: readonly Sour
   if (config.model.type === 'gaussian' && Array.isArray(config.model.std) && config.model.std.length !== config.model.mean.length) {
     throw issue(sources, ['model', 'std'], `has ${config.model.std.length} entries, expected ${config.model.mean.length} (one per coordinate of mean)`, config.model.std);
   }
-  if (config.model.type === 'onnx' && !fs.existsSync(config.model.path)) {
-    throw issue(sources, ['model', 'path'], 'model file not found', config.model.path);
+  if (config.model.type === 'onnx') {
+    try {
+      statInputFile(config.model.path, Number.MAX_SAFE_INTEGER);
+    } catch (err) {
+      throw issue(sources, ['model', 'path'], err instanceof InputFileError && err.reason === 'file not found' ? 'model file not found' : `cannot use the model file: ${(err as Error).message}`, config.model.path);
+    }
   }
+  if (sde) checkSolverTimes(config, sde, sources);
   checkXT(config, sampleShape, sources);
-  const reference = card || inline ? planReference(config, card, cardInfo?.cardPath, sources) : undefined;
-  if (reference?.source === 'npy' && !fs.existsSync(reference.path)) {
-    throw issue(sources, ['reference'], 'reference file not found', reference.path);
-  }
-  const features = planFeatures(config, card, cardInfo?.cardPath, sampleShape);
-  if (features.source === 'classifier' && !fs.existsSync(features.path)) {
+  const reference = card || inline ? planReference(config, card, cardInfo?.cardFile, sources) : undefined;
+  if (reference?.source === 'npy') checkReferenceFile(reference.path, sampleShape, sources);
+  const features = card || inline ? planFeatures(config, card, cardInfo?.cardFile, sampleShape) : undefined;
+  if (features?.source === 'classifier' && !fs.existsSync(features.path)) {
     throw issue(sources, ['reference', 'features'], `classifier not found (${features.from})`, features.path);
   }
-  return { sde, sampleShape, card, cardPath: cardInfo?.cardPath, reference, dataRange: card?.dataRange as [number, number] | undefined };
+  return { sde, sampleShape, card, cardPath: cardInfo?.cardFile, cardSource: cardInfo?.source, reference, dataRange: card?.dataRange as [number, number] | undefined, features };
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { TIME_CONVENTIONS } from '../models/card';
 import { SOLVERS } from '../solvers/registry';
 import { PARAMETERIZATIONS } from '../sdes/parameterization';
+import { sdeSpecSchema } from '../sdes/spec-schema';
 
 /**
  * The experiment config: one YAML (or JSON) file that says which SDE, which score model, which
@@ -14,7 +15,7 @@ import { PARAMETERIZATIONS } from '../sdes/parameterization';
  *
  * The SDE fields have no schema defaults on purpose: a value written in the config is checked
  * against the model card, one left out comes from the card, and only then from the built-in
- * defaults (see ./resolve.ts).
+ * defaults of the SDE registry (sdes/registry.ts; see ./resolve.ts).
  */
 
 export const DEVICES = ['auto', 'cuda', 'cpu'] as const;
@@ -23,51 +24,16 @@ export type Device = (typeof DEVICES)[number];
 const positive = () => z.number().positive();
 const positiveInt = () => z.number().int().positive();
 
-const sdeT = positive().optional().describe('End time T. Default: the card\'s, else 1.');
-const sdeN = positiveInt().optional().describe('Discretization steps N: the solvers\' default `steps`. Default 1000.');
-
-const vpFields = {
-  schedule: z.enum(['linear', 'cosine']).optional().describe("β schedule: 'linear' or 'cosine'. Default: the card's, else 'linear'."),
-  betaMin: positive().optional().describe('β_min of the linear schedule. Default: the card\'s, else 0.1.'),
-  betaMax: positive().optional().describe('β_max of the linear schedule. Default: the card\'s, else 20.'),
-  cosineS: positive().optional().describe('Offset s of the cosine schedule. Default 0.008.'),
-  alphaBarMin: z.number().gt(0).lt(1).optional().describe('Cosine schedule: ᾱ(T), where it is truncated. Default 1e-4.'),
-  T: sdeT,
-  N: sdeN,
-};
-
-function betaOrder(v: { betaMin?: number; betaMax?: number }, ctx: z.RefinementCtx): void {
-  if (v.betaMin !== undefined && v.betaMax !== undefined && v.betaMin > v.betaMax) {
-    ctx.addIssue({ code: 'custom', path: ['betaMin'], input: v.betaMin, message: `betaMin must be <= betaMax (${v.betaMax})` });
-  }
-}
-
-export const sdeConfigSchema = z
-  .discriminatedUnion('kind', [
-    z
-      .object({
-        kind: z.literal('ve').describe('Variance exploding (SMLD/NCSN).'),
-        sigmaMin: positive().optional().describe('σ_min. Default: the card\'s, else 0.01.'),
-        sigmaMax: positive().optional().describe('σ_max (the prior std). Default: the card\'s, else 50.'),
-        T: sdeT,
-        N: sdeN,
-      })
-      .strict()
-      .superRefine((v, ctx) => {
-        if (v.sigmaMin !== undefined && v.sigmaMax !== undefined && v.sigmaMin >= v.sigmaMax) {
-          ctx.addIssue({ code: 'custom', path: ['sigmaMin'], input: v.sigmaMin, message: `sigmaMin must be < sigmaMax (${v.sigmaMax})` });
-        }
-      }),
-    z.object({ kind: z.literal('vp').describe('Variance preserving (DDPM).'), ...vpFields }).strict().superRefine(betaOrder),
-    z.object({ kind: z.literal('subvp').describe('sub-VP.'), ...vpFields }).strict().superRefine(betaOrder),
-  ])
-  .describe('The forward SDE. Optional when the model card gives it; where both do, they must agree.');
+/** Derived from the SDE registry (sdes/registry.ts): one entry per kind, with its defaults. */
+export const sdeConfigSchema = sdeSpecSchema('config').describe(
+  'The forward SDE. Optional when the model card gives it; where both do, they must agree.',
+);
 
 const onnxModelSchema = z
   .object({
     type: z.literal('onnx').describe('An exported score network.'),
     path: z.string().min(1).describe('The .onnx file (relative to this config). Required.'),
-    card: z.string().min(1).optional().describe('Model card JSON. Default: <model>.card.json beside the model, else the card in the ONNX metadata.'),
+    card: z.string().min(1).optional().describe('Model card JSON; its sde must match the card embedded in the network, if any. Default: <model>.card.json beside the model (which must agree with the embedded card), else the card in the ONNX metadata.'),
     device: z.enum(DEVICES).optional().describe("'auto' | 'cuda' | 'cpu'. Default: the top-level `device`."),
     threads: positiveInt().optional().describe('onnxruntime intra-op threads. Default: onnxruntime\'s.'),
     maxBatch: positiveInt().optional().describe('Largest batch per session call (larger batches are split). Default: the loader\'s.'),
@@ -124,6 +90,15 @@ export const modelConfigSchema = z
 
 export const SOLVER_NAMES = SOLVERS.map((s) => s.name);
 
+/** Values (samples × sample size) per default batch: 8 MiB per float64 state array. */
+export const DEFAULT_BATCH_VALUES = 2 ** 20;
+
+/** sampling.batchSize when the config gives none: 2^20 values, a power of two of samples, at most n. */
+export function defaultBatchSize(sampleSize: number, n: number): number {
+  const fit = Math.max(1, Math.floor(DEFAULT_BATCH_VALUES / Math.max(1, sampleSize)));
+  return Math.min(n, 2 ** Math.floor(Math.log2(fit)));
+}
+
 /**
  * `solver: {name, ...settings}`: the settings are validated by that solver's own zod schema
  * (unknown keys rejected, defaults filled), with each problem reported at solver.<field>.
@@ -151,7 +126,11 @@ export const solverConfigSchema = z
 export const samplingConfigSchema = z
   .object({
     n: positiveInt().default(1000).describe('Number of samples. Default 1000.'),
-    batchSize: positiveInt().optional().describe("Samples per solver call; results do not depend on it (except with a solver's norm: 'batch'). Default: all n at once."),
+    batchSize: positiveInt()
+      .optional()
+      .describe(
+        "Samples per solver call, and per block streamed to samples.npy (memory holds one batch, not n); results do not depend on it (except with a solver's norm: 'batch'). Default: 2^20 values per batch, i.e. 2^20 / sample size samples rounded down to a power of two (524288 2-D samples, 1024 28×28 images), or n if smaller.",
+      ),
     seed: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).default(0).describe('Noise seed (prior draw and every step). Default 0.'),
     xT: z.string().min(1).optional().describe('Start from these x_T: a .npy of shape [≥ n, ...sampleShape] (the first n rows). Default: prior draws.'),
   })
@@ -192,6 +171,11 @@ export const referenceConfigSchema = z
         path: z.string().min(1).optional().describe('A .npy of reference samples [m, ...sampleShape]. Implies source npy.'),
         n: positiveInt().optional().describe('Reference samples to use: exact draws, or the first n rows of a file. Default: sampling.n for exact, all rows of a file.'),
         seed: z.number().int().nonnegative().default(2024).describe('Seed of exact reference draws (kept apart from the sampling seed). Default 2024.'),
+        maxSamples: positiveInt()
+          .default(20000)
+          .describe(
+            'Metrics use at most this many rows of each side: the first maxSamples samples (rows 0.. of samples.npy; draws are i.i.d., so the first rows are a fair subsample) and the first of the reference (exact draws make only that many). Bounds the memory and time of the metric step whatever sampling.n. Default 20000.',
+          ),
         projections: positiveInt().default(256).describe('Sliced Wasserstein projections. Default 256.'),
         projectionSeed: z.number().int().nonnegative().default(0).describe('Seed of the projection directions. Default 0.'),
         features: z

@@ -2,15 +2,17 @@ import * as crypto from 'crypto';
 import * as path from 'path';
 import { z } from 'zod';
 import { ConfigError, ConfigIssue } from './errors';
+import { LIMITS } from './limits';
 import {
   PathKey,
   Source,
+  applyOverride,
+  checkKeyPath,
   configName,
   extendChain,
   getPath,
   loadChain,
   locate,
-  mergeConfig,
   objectAt,
   parseSet,
   readConfigFile,
@@ -155,7 +157,7 @@ export function loadSweep(file: string, opts: { sets?: readonly string[]; cwd?: 
   const baseSources = [...chain.sources];
   for (const expr of opts.sets ?? []) {
     const { path: keyPath, value } = parseSet(expr, cwd);
-    baseRaw = mergeConfig(baseRaw, objectAt(keyPath, value)) as Record<string, unknown>;
+    baseRaw = applyOverride(baseRaw, keyPath, value, { file: '--set', origin: `--set ${expr}` });
     baseSources.unshift({ kind: 'override', origin: `--set ${expr}`, file: abs, path: keyPath });
   }
 
@@ -165,6 +167,16 @@ export function loadSweep(file: string, opts: { sets?: readonly string[]; cwd?: 
       throw ConfigError.at({ ...locate([fileSource], ['seeds']), path: 'seeds', message: `give either seeds or an axis ${REPLICATE_AXIS}, not both`, value: sweep.seeds, hasValue: true });
     }
     axes.push([REPLICATE_AXIS, sweep.seeds]);
+  }
+  for (const [key] of axes) checkKeyPath(splitPath(key), { ...locate([fileSource], ['axes', key], true), origin: `axes ${key}` });
+  // The product of the axes' lengths, before any cell is built.
+  const cellCount = axes.reduce((p, [, values]) => p * values.length, 1);
+  if (cellCount > LIMITS.sweepCells) {
+    throw ConfigError.at({
+      ...locate([fileSource], ['axes'], true),
+      path: 'axes',
+      message: `${cellCount} cells (${axes.map(([, v]) => v.length).join(' × ')}) exceed the limit of ${LIMITS.sweepCells} cells per sweep; split it into several sweeps`,
+    });
   }
   const combos = cartesian(axes.map(([, values]) => values.map((_, i) => i)));
   const ids = cellIds(axes, combos);
@@ -182,7 +194,7 @@ export function loadSweep(file: string, opts: { sets?: readonly string[]; cwd?: 
       rebasePaths(probe, dir);
       const value = getPath(probe, keyPath);
       values[key] = list[vi];
-      raw = mergeConfig(raw, objectAt(keyPath, value)) as Record<string, unknown>;
+      raw = applyOverride(raw, keyPath, value, { file: abs, origin: `sweep cell ${ids[index]}` });
       sources.unshift({ kind: 'override', origin: `sweep cell ${ids[index]}`, file: abs, path: keyPath, doc: parsedFile.doc, lc: parsedFile.lc, docPath: ['axes', key, vi] });
     });
     if (!('name' in values)) raw = { ...raw, name: `${name}.${ids[index]}` };

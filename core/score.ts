@@ -1,14 +1,47 @@
 /**
+ * What a network predicts natively (see sdes/parameterization.ts for the conversions):
+ * the score ∇ log p_t(x), the noise ε, or the clean data x̂_0.
+ */
+export type Parameterization = 'score' | 'eps' | 'x0';
+export const PARAMETERIZATIONS: readonly Parameterization[] = ['score', 'eps', 'x0'];
+
+/** The kernel x_t = α(t) x_0 + σ(t) ε a model's native output refers to (every sdes/ SDE is one). */
+export interface GaussianKernel {
+  readonly kind: string;
+  /** The VP family's β schedule, where the kind has variants. */
+  readonly schedule?: string;
+  readonly T: number;
+  /** α(t). */
+  meanCoef(t: number): number;
+  /** σ(t). */
+  std(t: number): number;
+}
+
+/**
  * What every solver calls: ∇_x log p_t(x) for a batch.
  *
  * x holds n samples row-major (n × prod(sampleShape)), t holds each sample's own time (length n),
  * and the score is written into out (same length as x). Writing into a caller's buffer keeps the
  * solvers' hot loops free of allocation. Float64 throughout; an ONNX model converts at its edge.
+ *
+ * A model may also answer in its native parameterization (an ε- or x̂_0-network), so that a solver
+ * that wants ε or x̂_0 gets it without a round trip through the score: call sdes/predict.ts's
+ * `predict(model, sde, want, …)` rather than these members directly. Wrappers (counters, guards)
+ * must forward `parameterization`, `predict` and `sde` to keep that path.
  */
 export interface ScoreModel {
   /** Shape of one sample, e.g. [2] or [1, 28, 28]. */
   readonly sampleShape: readonly number[];
   score(x: Float64Array, t: Float64Array, out: Float64Array): Promise<void>;
+  /** What `predict` returns. Present exactly when `predict` is. */
+  readonly parameterization?: Parameterization;
+  /**
+   * The model's raw output in its native `parameterization`, unconverted, same layout as score().
+   * Costs one evaluation, like score().
+   */
+  predict?(x: Float64Array, t: Float64Array, out: Float64Array): Promise<void>;
+  /** The kernel the model's output refers to, where the model has one (ONNX, exact mixtures). */
+  readonly sde?: GaussianKernel;
   /** Releases native resources (ONNX sessions); a no-op for in-process models. */
   dispose?(): Promise<void>;
 }
@@ -19,21 +52,43 @@ export function sampleSize(shape: readonly number[]): number {
 
 /**
  * Counts what a solver really spends: `calls` batched evaluations and `evaluations`
- * per-sample evaluations (their sum of batch sizes). NFE per sample = evaluations / n.
+ * per-sample evaluations (their sum of batch sizes), through score() and predict() alike.
+ * NFE per sample = evaluations / n.
  */
 export class CountingScoreModel implements ScoreModel {
   calls = 0;
   evaluations = 0;
+  readonly predict?: (x: Float64Array, t: Float64Array, out: Float64Array) => Promise<void>;
 
-  constructor(readonly inner: ScoreModel) {}
+  constructor(readonly inner: ScoreModel) {
+    const native = inner.predict;
+    if (native && inner.parameterization) {
+      this.predict = (x, t, out) => {
+        this.count(t.length);
+        return native.call(inner, x, t, out);
+      };
+    }
+  }
 
   get sampleShape(): readonly number[] {
     return this.inner.sampleShape;
   }
 
+  get parameterization(): Parameterization | undefined {
+    return this.predict ? this.inner.parameterization : undefined;
+  }
+
+  get sde(): GaussianKernel | undefined {
+    return this.inner.sde;
+  }
+
   score(x: Float64Array, t: Float64Array, out: Float64Array): Promise<void> {
-    this.calls++;
-    this.evaluations += t.length;
+    this.count(t.length);
     return this.inner.score(x, t, out);
+  }
+
+  private count(n: number): void {
+    this.calls++;
+    this.evaluations += n;
   }
 }

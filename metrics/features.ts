@@ -1,11 +1,11 @@
-import { existsSync, readFileSync } from 'fs';
-import { basename, dirname, extname, join, resolve } from 'path';
+import { basename, resolve } from 'path';
 import { ort } from '../models/onnx/ort';
-import { ClassifierCard, CLASSIFIER_METADATA_KEY, classifierCardSchema } from '../models/classifier-card';
+import { ClassifierCard, readClassifierCard } from '../models/classifier-card';
 import { ModelFileError } from '../models/onnx/errors';
-import { readOnnxTopLevel } from '../models/onnx/onnx-file';
 import { createSession } from '../models/onnx/load';
 import { Samples } from './rows';
+
+export { readClassifierCard };
 
 /**
  * A feature classifier run through onnxruntime: images in, penultimate-layer features and class
@@ -28,36 +28,6 @@ export interface FeatureClassifierOptions {
   threads?: number;
   /** Images per session call. Default 500. */
   batch?: number;
-}
-
-/** Reads and validates a classifier card: the metadata first, then the .card.json beside the file. */
-export function readClassifierCard(file: string): { card: ClassifierCard; cardPath: string } {
-  const abs = resolve(file);
-  if (!existsSync(abs)) throw new ModelFileError(abs, 'classifier file not found');
-  const jsonPath = join(dirname(abs), `${basename(abs, extname(abs))}.card.json`);
-  let meta: string | undefined;
-  try {
-    meta = readOnnxTopLevel(readFileSync(abs)).metadata[CLASSIFIER_METADATA_KEY];
-  } catch (e) {
-    throw new ModelFileError(abs, `not an ONNX model (${(e as Error).message})`);
-  }
-  if (meta === undefined && !existsSync(jsonPath)) {
-    throw new ModelFileError(abs, `no classifier card: no ONNX metadata '${CLASSIFIER_METADATA_KEY}' and no ${jsonPath}`);
-  }
-  const where = meta !== undefined ? `ONNX metadata '${CLASSIFIER_METADATA_KEY}'` : jsonPath;
-  let raw: unknown;
-  try {
-    raw = JSON.parse(meta ?? readFileSync(jsonPath, 'utf8'));
-  } catch (e) {
-    throw new ModelFileError(abs, `the classifier card in ${where} is not valid JSON: ${(e as Error).message}`);
-  }
-  const parsed = classifierCardSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(card)'}: ${i.message}`).join('; ');
-    throw new ModelFileError(abs, `the classifier card in ${where} is invalid: ${issues}`);
-  }
-  // Reference files are relative to the card; an embedded card counts as sitting beside the file.
-  return { card: parsed.data, cardPath: jsonPath };
 }
 
 export class FeatureClassifier {

@@ -1,10 +1,12 @@
 import { z } from 'zod';
+import { sdeSpecSchema } from '../sdes/spec-schema';
 
 /**
  * The model card: everything a sampler needs to use an exported score network correctly. It lives
- * in the ONNX file's metadata (key `score_sde_card`, a JSON string) or in `<model>.card.json`
- * beside it. A config that points at a model needs nothing else, and a config that contradicts
- * the card is an error rather than a silent wrong sample.
+ * in the ONNX file's metadata (key `score_sde_card`, a JSON string) and/or in `<model>.card.json`
+ * beside it; models/onnx/card-source.ts reads it, with one precedence, for validate and run alike.
+ * A config that points at a model needs nothing else, and a config that contradicts the card is
+ * an error rather than a silent wrong sample.
  */
 
 export const TIME_CONVENTIONS = ['t', 't999', 'sigma', 'timestep', 'edm_c_noise'] as const;
@@ -18,24 +20,11 @@ export const TIME_CONVENTIONS = ['t', 't999', 'sigma', 'timestep', 'edm_c_noise'
  */
 export type TimeConvention = (typeof TIME_CONVENTIONS)[number];
 
-/** What VP and sub-VP cards share: the β schedule. */
-const vpFamilyFields = {
-  schedule: z.enum(['linear', 'cosine']).default('linear'),
-  betaMin: z.number().positive().default(0.1),
-  betaMax: z.number().positive().default(20),
-  T: z.number().positive().default(1),
-};
-
-export const sdeCardSchema = z.discriminatedUnion('kind', [
-  z.object({
-    kind: z.literal('ve'),
-    sigmaMin: z.number().positive().default(0.01),
-    sigmaMax: z.number().positive().default(50),
-    T: z.number().positive().default(1),
-  }).strict(),
-  z.object({ kind: z.literal('vp'), ...vpFamilyFields }).strict(),
-  z.object({ kind: z.literal('subvp'), ...vpFamilyFields }).strict(),
-]);
+/**
+ * The SDE the network was trained under, derived from the SDE registry (sdes/registry.ts): the
+ * kind, its variant (a VP family's schedule) and their parameters, defaults filled in, no N.
+ */
+export const sdeCardSchema = sdeSpecSchema('card');
 
 export const modelCardSchema = z.object({
   format: z.literal('score-sde-card/1'),

@@ -1,4 +1,8 @@
+import { existsSync, readFileSync } from 'fs';
+import { basename, dirname, extname, join, resolve } from 'path';
 import { z } from 'zod';
+import { ModelFileError } from './onnx/errors';
+import { readOnnxTopLevelFile } from './onnx/onnx-file';
 
 /**
  * The card of a feature classifier (the network in whose feature space FD, KID and class
@@ -31,3 +35,43 @@ export const classifierCardSchema = z
   .strict();
 
 export type ClassifierCard = z.infer<typeof classifierCardSchema>;
+
+/** Reads and validates a classifier card: the metadata first, then the .card.json beside the file. */
+export function readClassifierCard(file: string): { card: ClassifierCard; cardPath: string } {
+  const abs = resolve(file);
+  if (!existsSync(abs)) throw new ModelFileError(abs, 'classifier file not found');
+  const jsonPath = join(dirname(abs), `${basename(abs, extname(abs))}.card.json`);
+  let meta: string | undefined;
+  try {
+    meta = readOnnxTopLevelFile(abs).metadata[CLASSIFIER_METADATA_KEY];
+  } catch (e) {
+    throw new ModelFileError(abs, `not an ONNX model (${(e as Error).message})`);
+  }
+  if (meta === undefined && !existsSync(jsonPath)) {
+    throw new ModelFileError(abs, `no classifier card: no ONNX metadata '${CLASSIFIER_METADATA_KEY}' and no ${jsonPath}`);
+  }
+  const where = meta !== undefined ? `ONNX metadata '${CLASSIFIER_METADATA_KEY}'` : jsonPath;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(meta ?? readFileSync(jsonPath, 'utf8'));
+  } catch (e) {
+    throw new ModelFileError(abs, `the classifier card in ${where} is not valid JSON: ${(e as Error).message}`);
+  }
+  const parsed = classifierCardSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(card)'}: ${i.message}`).join('; ');
+    throw new ModelFileError(abs, `the classifier card in ${where} is invalid: ${issues}`);
+  }
+  // Reference files are relative to the card; an embedded card counts as sitting beside the file.
+  return { card: parsed.data, cardPath: jsonPath };
+}
+
+/** The test split's reference statistics file a classifier's card names, or undefined when the card cannot be read. */
+export function classifierReferenceFile(file: string): string | undefined {
+  try {
+    const { card, cardPath } = readClassifierCard(file);
+    return resolve(dirname(cardPath), card.reference.test);
+  } catch {
+    return undefined;
+  }
+}

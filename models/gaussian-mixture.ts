@@ -1,7 +1,7 @@
 import { SDE } from '../sdes/sde';
 import { ParameterError } from '../core/errors';
 import { NoiseSource, Stream } from '../core/noise';
-import { ScoreModel } from '../core/score';
+import { PARAMETERIZATIONS, Parameterization, ScoreModel } from '../core/score';
 
 // Module-level aliases: inside vm contexts (jest) every global lookup is ~50x slower.
 const { exp, log } = Math;
@@ -95,26 +95,48 @@ export class GaussianMixture {
  * N(μ_k, diag σ_k²) to N(α μ_k, diag(α² σ_k² + s²)) with α = meanCoef(t), s = std(t), so p_t is
  * again a mixture and ∇ log p_t = Σ_k r_k(x) · (α μ_k − x) / (α² σ_k² + s²), with responsibilities
  * r_k from a log-sum-exp. A single component is Gaussian data.
+ *
+ * It also answers natively in a chosen parameterization (predict(), see sdes/predict.ts), each
+ * computed from its own closed form rather than converted from the score:
+ *   eps  E[ε | x_t]   = Σ_k r_k · s (x − α μ_k) / v_k
+ *   x0   E[x_0 | x_t] = Σ_k r_k · (μ_k + α σ_k² (x − α μ_k) / v_k)   (each component's posterior mean)
+ * with v_k = α² σ_k² + s², so tests can hold the conversions (Tweedie's formula) against them.
  */
 export class GaussianMixtureScore implements ScoreModel {
   readonly mixture: GaussianMixture;
   readonly sampleShape: readonly number[];
+  /** What predict() returns. Default 'score'. */
+  readonly parameterization: Parameterization;
   private readonly logR: Float64Array;
 
   constructor(
     readonly sde: SDE,
     spec: GaussianMixtureSpec | GaussianMixture,
+    opts: { parameterization?: Parameterization } = {},
   ) {
     this.mixture = spec instanceof GaussianMixture ? spec : new GaussianMixture(spec);
     this.sampleShape = [this.mixture.D];
     this.logR = new Float64Array(this.mixture.K);
+    this.parameterization = opts.parameterization ?? 'score';
+    if (!PARAMETERIZATIONS.includes(this.parameterization)) {
+      throw new ParameterError(`unknown parameterization '${String(this.parameterization)}': expected score, eps or x0`);
+    }
   }
 
   async score(x: Float64Array, t: Float64Array, out: Float64Array): Promise<void> {
-    this.scoreSync(x, t, out);
+    this.evaluate(x, t, out, 'score');
+  }
+
+  async predict(x: Float64Array, t: Float64Array, out: Float64Array): Promise<void> {
+    this.evaluate(x, t, out, this.parameterization);
   }
 
   scoreSync(x: Float64Array, t: Float64Array, out: Float64Array): void {
+    this.evaluate(x, t, out, 'score');
+  }
+
+  /** The exact prediction of `kind` (its own closed form, see above) into out. */
+  evaluate(x: Float64Array, t: Float64Array, out: Float64Array, kind: Parameterization): void {
     const { K, D, means, stds, weights } = this.mixture;
     const n = t.length;
     if (x.length !== n * D) {
@@ -123,14 +145,15 @@ export class GaussianMixtureScore implements ScoreModel {
     const logR = this.logR;
     for (let i = 0; i < n; i++) {
       const a = this.sde.meanCoef(t[i]);
-      const s2 = this.sde.std(t[i]) ** 2;
+      const sd = this.sde.std(t[i]);
+      const s2 = sd * sd;
       const row = i * D;
       let maxLog = NEG_INFINITY;
       for (let k = 0; k < K; k++) {
         let lp = log(weights[k]);
         for (let d = 0; d < D; d++) {
-          const sd = stds[k * D + d];
-          const v = a * a * sd * sd + s2;
+          const sk = stds[k * D + d];
+          const v = a * a * sk * sk + s2;
           const r = x[row + d] - a * means[k * D + d];
           lp -= 0.5 * (log(v) + (r * r) / v);
         }
@@ -146,9 +169,13 @@ export class GaussianMixtureScore implements ScoreModel {
       for (let k = 0; k < K; k++) {
         const r = logR[k] / z;
         for (let d = 0; d < D; d++) {
-          const sd = stds[k * D + d];
-          const v = a * a * sd * sd + s2;
-          out[row + d] += (r * (a * means[k * D + d] - x[row + d])) / v;
+          const sk = stds[k * D + d];
+          const mu = means[k * D + d];
+          const v = a * a * sk * sk + s2;
+          const dev = x[row + d] - a * mu;
+          if (kind === 'score') out[row + d] -= (r * dev) / v;
+          else if (kind === 'eps') out[row + d] += (r * sd * dev) / v;
+          else out[row + d] += r * (mu + (a * sk * sk * dev) / v);
         }
       }
     }

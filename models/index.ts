@@ -1,3 +1,4 @@
 export * from './gaussian-mixture';
 export * from './card';
+export * from './shipped';
 export * from './onnx';

@@ -1,4 +1,6 @@
+import { z } from 'zod';
 import { AffineStep, SDE } from './sde';
+import { MODEL_PARAMS, RUN_PARAMS, SdeDefinition, ordered, param, withDefaults } from './definition';
 import { ParameterError, requireInteger, requirePositive } from '../core/errors';
 
 // Module-level aliases: inside vm contexts (jest) every global lookup is ~50x slower.
@@ -11,6 +13,11 @@ export interface VeOptions {
   T?: number;
   N?: number;
 }
+
+const VE_PARAMS = {
+  sigmaMin: param(z.number().positive(), 0.01, 'σ_min'),
+  sigmaMax: param(z.number().positive(), 50, 'σ_max (the prior std)'),
+};
 
 /**
  * Variance-exploding SDE (the continuous limit of SMLD/NCSN):
@@ -26,12 +33,14 @@ export class VESDE implements SDE {
   readonly N: number;
   readonly defaultEps = 1e-5;
   private readonly logRatio: number;
+  private readonly logSigmaMin: number;
 
   constructor(opts: VeOptions = {}) {
-    this.sigmaMin = opts.sigmaMin ?? 0.01;
-    this.sigmaMax = opts.sigmaMax ?? 50;
-    this.T = opts.T ?? 1;
-    this.N = opts.N ?? 1000;
+    const p = withDefaults({ ...VE_PARAMS, ...MODEL_PARAMS, ...RUN_PARAMS }, opts);
+    this.sigmaMin = p.sigmaMin as number;
+    this.sigmaMax = p.sigmaMax as number;
+    this.T = p.T as number;
+    this.N = p.N as number;
     requirePositive('sigmaMin', this.sigmaMin);
     requirePositive('sigmaMax', this.sigmaMax);
     requirePositive('T', this.T);
@@ -42,6 +51,7 @@ export class VESDE implements SDE {
       );
     }
     this.logRatio = log(this.sigmaMax / this.sigmaMin);
+    this.logSigmaMin = log(this.sigmaMin);
   }
 
   get priorStd(): number {
@@ -68,6 +78,15 @@ export class VESDE implements SDE {
     return this.sigma(t);
   }
 
+  /** λ = −log σ(t) = −log σ_min − ln(σ_max/σ_min)·t/T: affine in t. */
+  lambda(t: number): number {
+    return -this.logSigmaMin - this.logRatio * (t / this.T);
+  }
+
+  timeForLambda(l: number): number {
+    return (this.T * (-l - this.logSigmaMin)) / this.logRatio;
+  }
+
   timeForStd(s: number): number {
     return (this.T * log(s / this.sigmaMin)) / this.logRatio;
   }
@@ -90,3 +109,11 @@ export class VESDE implements SDE {
     return 1;
   }
 }
+
+export const VE_DEFINITION: SdeDefinition = {
+  kind: 've',
+  description: 'Variance exploding (SMLD/NCSN).',
+  params: VE_PARAMS,
+  check: ordered('sigmaMin', 'sigmaMax'),
+  create: (spec) => new VESDE(spec as VeOptions),
+};

@@ -1,13 +1,14 @@
 import { AffineStep, SDE, eulerDiscretization } from './sde';
-import { BetaSchedule, CosineBetaSchedule, LinearBetaSchedule } from './schedules';
+import { BETA_SCHEDULES, BetaSchedule } from './schedules';
+import { MODEL_PARAMS, RUN_PARAMS, SdeDefinition, withDefaults } from './definition';
 import { ParameterError, requireInteger, requirePositive } from '../core/errors';
 
 // Module-level aliases: inside vm contexts (jest) every global lookup is ~50x slower.
-const { exp, expm1, sqrt } = Math;
+const { asinh, exp, expm1, log, log1p, sinh, sqrt } = Math;
 
 
 export interface VpOptions {
-  schedule?: 'linear' | 'cosine';
+  schedule?: 'linear' | 'cosine' | (string & {});
   betaMin?: number;
   betaMax?: number;
   /** Cosine schedule offset s. */
@@ -18,11 +19,19 @@ export interface VpOptions {
   N?: number;
 }
 
+/** The schedule of the options, with the registry's defaults for what they leave out. */
 function makeSchedule(opts: VpOptions, T: number): BetaSchedule {
-  const name = opts.schedule ?? 'linear';
-  if (name === 'linear') return new LinearBetaSchedule(opts.betaMin ?? 0.1, opts.betaMax ?? 20);
-  if (name === 'cosine') return new CosineBetaSchedule(opts.cosineS ?? 0.008, opts.alphaBarMin ?? 1e-4, T);
-  throw new ParameterError(`unknown VP schedule '${String(name)}': expected 'linear' or 'cosine'`);
+  const name = opts.schedule ?? BETA_SCHEDULES.default;
+  const variant = Object.hasOwn(BETA_SCHEDULES.options, name) ? BETA_SCHEDULES.options[name] : undefined;
+  if (!variant) {
+    throw new ParameterError(`unknown VP schedule '${String(name)}': expected ${Object.keys(BETA_SCHEDULES.options).map((k) => `'${k}'`).join(' or ')}`);
+  }
+  return variant.create(withDefaults(variant.params, { ...opts, T }));
+}
+
+/** log(1 + e^x) without overflow. */
+function softplus(x: number): number {
+  return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));
 }
 
 /** What VP and sub-VP share: the drift −½β(t)x and the kernel mean e^{m(t)}. */
@@ -35,8 +44,9 @@ abstract class VpFamilySDE implements SDE {
   readonly betaSchedule: BetaSchedule;
 
   constructor(opts: VpOptions) {
-    this.T = opts.T ?? 1;
-    this.N = opts.N ?? 1000;
+    const p = withDefaults({ ...MODEL_PARAMS, ...RUN_PARAMS }, { T: opts.T, N: opts.N });
+    this.T = p.T as number;
+    this.N = p.N as number;
     requirePositive('T', this.T);
     requireInteger('N', this.N, 1);
     this.betaSchedule = makeSchedule(opts, this.T);
@@ -65,6 +75,19 @@ abstract class VpFamilySDE implements SDE {
     return 1 - this.stepBeta(t, tNext);
   }
 
+  /** λ = log α − log σ as a function of m = log α: each kind's closed form. */
+  protected abstract lambdaOfLogMean(m: number): number;
+  /** Its inverse: m from λ. */
+  protected abstract logMeanOfLambda(l: number): number;
+
+  lambda(t: number): number {
+    return this.lambdaOfLogMean(this.betaSchedule.logMeanCoef(t));
+  }
+
+  timeForLambda(l: number): number {
+    return this.betaSchedule.timeForLogMeanCoef(this.logMeanOfLambda(l));
+  }
+
   abstract diffusion(t: number): number;
   abstract std(t: number): number;
   abstract discretize(t: number, tNext: number): { fCoef: number; G: number };
@@ -87,6 +110,16 @@ export class VPSDE extends VpFamilySDE {
 
   std(t: number): number {
     return sqrt(-expm1(2 * this.betaSchedule.logMeanCoef(t)));
+  }
+
+  /** α/σ = e^m/√(1 − e^{2m}) = 1/√(e^{−2m} − 1), so λ = −½ log expm1(−2m). */
+  protected lambdaOfLogMean(m: number): number {
+    return -0.5 * log(expm1(-2 * m));
+  }
+
+  /** expm1(−2m) = e^{−2λ}: m = −½ log(1 + e^{−2λ}). */
+  protected logMeanOfLambda(l: number): number {
+    return -0.5 * softplus(-2 * l);
   }
 
   /** DDPM: x_i = √(1 − β_i) x_{i-1} + √β_i z. */
@@ -122,8 +155,26 @@ export class SubVPSDE extends VpFamilySDE {
     return -expm1(2 * this.betaSchedule.logMeanCoef(t));
   }
 
+  /** α/σ = e^m/(1 − e^{2m}) = 1/(e^{−m} − e^m) = 1/(2 sinh(−m)), so λ = −log(2 sinh(−m)). */
+  protected lambdaOfLogMean(m: number): number {
+    return -log(2 * sinh(-m));
+  }
+
+  /** sinh(−m) = ½e^{−λ}: m = −asinh(½e^{−λ}). */
+  protected logMeanOfLambda(l: number): number {
+    return -asinh(0.5 * exp(-l));
+  }
+
   /** Sub-VP has no discrete-time counterpart: Euler–Maruyama, as in the reference. */
   discretize(t: number, tNext: number): { fCoef: number; G: number } {
     return eulerDiscretization(this, t, tNext);
   }
 }
+
+/** The VP family's registry entries share the β-schedule variants. */
+function vpFamilyDefinition(kind: 'vp' | 'subvp', description: string, make: (opts: VpOptions) => SDE): SdeDefinition {
+  return { kind, description, params: {}, variants: BETA_SCHEDULES, create: (spec) => make(spec as VpOptions) };
+}
+
+export const VP_DEFINITION = vpFamilyDefinition('vp', 'Variance preserving (DDPM).', (o) => new VPSDE(o));
+export const SUBVP_DEFINITION = vpFamilyDefinition('subvp', 'sub-VP.', (o) => new SubVPSDE(o));

@@ -23,6 +23,8 @@ export interface SampleRequest {
   seed?: number;
   /** Start from these x_T (n × sampleShape) instead of prior draws. */
   xT?: Float64Array | Float32Array | NdArray;
+  /** Global index of the first sample (default 0): a run split into calls draws the noise of one call. */
+  firstSample?: number;
   onProgress?: (p: SampleProgress) => void;
 }
 
@@ -76,7 +78,7 @@ export async function sample(req: SampleRequest): Promise<SampleResult> {
 
   const counter = new CountingScoreModel(req.model);
   const out = new Float64Array(req.n * dim);
-  const root = new NoiseSource(seed);
+  const root = new NoiseSource(seed, req.firstSample ?? 0);
   const warnings = new Set<string>();
 
   for (let start = 0; start < req.n; start += batchSize) {

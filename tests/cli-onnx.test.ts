@@ -79,14 +79,20 @@ const cli = (args: string[], cwd = tmp) => runCli(args, cwd);
     const early = await cli(['validate', path.join(bare, 'cfg.yaml')]);
     expect(early.code).toBe(2);
     expect(early.stderr).toMatch(/cfg\.yaml:1:65: model\.timeInput: disagrees with the model card .*card\.json, which says timeInput: 't'/);
-    // Without a card file the card is in the ONNX metadata: validate cannot see it, the run's loader does.
+    // Without a card file the card is in the ONNX metadata: validate reads it too (without
+    // onnxruntime), so the contradiction stops validate and run alike, before any session.
     fs.writeFileSync(path.join(bare, 'cfg.yaml'), 'model: {type: onnx, path: net.onnx, timeInput: sigma}\nsampling: {n: 10}\ndevice: cpu\n');
-    const ok = await cli(['validate', path.join(bare, 'cfg.yaml')]);
-    expect(ok.code).toBe(0);
-    expect(ok.stdout).toMatch(/sde: from the model card in the ONNX file/);
+    const embedded = await cli(['validate', path.join(bare, 'cfg.yaml')]);
+    expect(embedded.code).toBe(2);
+    expect(embedded.stderr).toMatch(/cfg\.yaml:1:48: model\.timeInput: disagrees with the model card embedded in .*net\.onnx, which says timeInput: 't'/);
     const late = await cli(['run', path.join(bare, 'cfg.yaml'), '--out', path.join(bare, 'out')]);
     expect(late.code).toBe(2);
-    expect(late.stderr).toMatch(/ModelCardMismatchError: .*the model card says timeInput = 't', but the config says 'sigma'/);
+    expect(late.stderr).toMatch(/model\.timeInput: disagrees with the model card embedded in .*net\.onnx/);
+    fs.writeFileSync(path.join(bare, 'cfg.yaml'), 'model: {type: onnx, path: net.onnx}\nsampling: {n: 10}\ndevice: cpu\n');
+    const ok = await cli(['validate', path.join(bare, 'cfg.yaml')]);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/modelCard: embedded in .*net\.onnx/);
+    expect(ok.stdout).toMatch(/betaMax: 20/);
   });
 
   test('inspect: inputs, outputs, card, execution providers', async () => {

@@ -162,15 +162,29 @@ describe('exit codes', () => {
     expect(r.stderr).toMatch(/sampling\.xT: has shape \[10, 3\], expected \[>= 40, 2\].*\[from --set sampling\.xT=/);
   });
 
-  test('1 for a run that fails: x_T with a NaN makes the solver stop with NonFiniteError', async () => {
+  test('2 for x_T with a NaN: the file is named at sampling.xT, with the row (not a solver failure)', async () => {
     const xT = path.join(tmp, 'bad', 'nan.npy');
     const data = new Float32Array(80);
     data[17] = NaN;
     fs.writeFileSync(xT, encodeNpy(data, [40, 2]));
     const r = await cli(['run', write('bad/nan.yaml', SMALL), '--out', path.join(tmp, 'bad', 'nan-run'), '--set', `sampling.xT=${xT}`]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/sampling\.xT: row 8 holds NaN \(value 1 of the row\): the file must hold finite numbers only; got ".*nan\.npy"/);
+    expect(r.stderr).not.toMatch(/in the score/);
+    expect(fs.existsSync(path.join(tmp, 'bad', 'nan-run'))).toBe(false);
+  });
+
+  test('1 for a run that fails: samples that float32 cannot hold (VE σ_max = 1e50) stop the run, nothing kept', async () => {
+    const out = path.join(tmp, 'bad', 'overflow-run');
+    const args = ['run', write('bad/overflow.yaml', SMALL), '--out', out, '--set', 'sde={kind: ve, sigmaMax: 1e50}', '--set', 'solver.steps=1'];
+    const r = await cli(args);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/score-sde: NonFiniteError: solver 'ode_euler': non-finite value in the score at step 0/);
-    expect(fs.existsSync(path.join(tmp, 'bad', 'nan-run', 'manifest.json'))).toBe(false);
+    expect(r.stderr).toMatch(/^score-sde: samples\.npy: sample 0 \(value 0\) is -?[\d.]+e\+5\d, which float32 cannot hold .*set output\.dtype: float64/m);
+    expect(fs.existsSync(out)).toBe(false);
+    // The same values in float64 are kept (the negative control: the check is on the written dtype).
+    const ok = await cli([...args, '--set', 'output.dtype=float64']);
+    expect(ok.code).toBe(0);
+    expect(Math.max(...Array.from(npyToFloat64(readNpy(path.join(out, 'samples.npy'))), Math.abs))).toBeGreaterThan(1e40);
   });
 
   test('2 for usage errors; 0 for --help and --version', async () => {
@@ -185,7 +199,7 @@ describe('exit codes', () => {
     expect(nofile.stderr).toMatch(/nope\.yaml: config file not found/);
     const help = await cli(['--help']);
     expect(help.code).toBe(0);
-    for (const c of ['run <config>', 'sweep <sweep>', 'inspect <model>', 'validate <config>', 'solvers']) expect(help.stdout).toContain(c);
+    for (const c of ['run <config>', 'sweep <sweep>', 'inspect [model]', 'enable-cuda', 'validate <config>', 'solvers']) expect(help.stdout).toContain(c);
     const version = await cli(['--version']);
     expect([version.code, version.stdout]).toEqual([0, '0.1.0\n']);
   });
@@ -207,7 +221,7 @@ describe('validate, solvers, schema', () => {
   test('validate prints the resolved config', async () => {
     const r = await cli(['validate', path.join(ROOT, 'configs', 'examples', 'mixture', 've-pc.yaml'), '--set', 'sampling.n=64']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^name: mixture-ve-pc\n/);
+    expect(r.stdout).toMatch(/^# .*ve-pc\.yaml: valid experiment config; resolved:\nname: mixture-ve-pc\n/);
     expect(r.stdout).toContain('  n: 64\n');
     expect(r.stdout).toMatch(/resolved:\n {2}files:\n.*ve-pc\.yaml\n.*mixture-base\.yaml\n {2}sde:\n {4}kind: ve\n {4}sigmaMin: 0\.01\n {4}sigmaMax: 50\n {4}T: 1\n {4}N: 1000\n/);
     const json = await cli(['validate', QUICKSTART, '--json']);
@@ -218,9 +232,10 @@ describe('validate, solvers, schema', () => {
     const r = await cli(['validate', path.join(ROOT, 'configs', 'sweeps', 'solvers-mixture.yaml'), '--json']);
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
-    expect(out.cells).toHaveLength(16);
-    expect(out.cells[4]).toMatchObject({ id: 'name=pc,steps=10', config: { solver: { name: 'pc', steps: 10, norm: 'batch' } } });
-    expect(out.cells[0].config.solver).toEqual({ name: 'euler_maruyama', steps: 10, grid: 'uniform', rho: 7, denoise: false });
+    expect(out.cells).toHaveLength(24);
+    expect(out.cells[6]).toMatchObject({ id: 'name=pc,steps=2', config: { solver: { name: 'pc', steps: 2, norm: 'batch' } } });
+    expect(out.cells[0].config.solver).toEqual({ name: 'euler_maruyama', steps: 2, grid: 'uniform', rho: 7, denoise: false });
+    expect(r.stderr).toMatch(/solvers-mixture\.yaml: valid sweep \(24 cells\)/);
   });
 
   test('solvers lists every solver with its settings and defaults', async () => {

@@ -193,8 +193,9 @@ describe('score-sde sweep', () => {
     expect(r.stdout).toMatch(/1 run, 0 already done, 1 failed, 0 pending/);
     const rows = results(path.join(tmp, 'fail')).rows;
     expect(rows.map((row) => row.status)).toEqual(['ok', 'failed']);
-    expect(rows[1].error).toMatch(/non-finite value/);
-    expect(fs.readFileSync(path.join(tmp, 'fail', 'cells', 'xT=nan.npy,steps=4', 'error.txt'), 'utf8')).toMatch(/NonFiniteError/);
+    expect(rows[1].error).toMatch(/sampling\.xT: row 2 holds NaN/);
+    expect(fs.readdirSync(path.join(tmp, 'fail', 'cells', 'xT=nan.npy,steps=4'))).toEqual(['error.txt']);
+    expect(fs.readFileSync(path.join(tmp, 'fail', 'cells', 'xT=nan.npy,steps=4', 'error.txt'), 'utf8')).toMatch(/ConfigError: .*sampling\.xT: row 2 holds NaN/);
     const again = await cli(['sweep', 'fail.yaml', '--out', 'fail', '-q']);
     expect(again.stdout).toMatch(/0 run, 1 already done, 1 failed/);
   });

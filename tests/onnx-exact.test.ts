@@ -13,6 +13,7 @@ import { OnnxScoreModel, loadOnnxScoreModel, timeInputValue } from '../models/on
 import { SDE } from '../sdes/sde';
 import { NoiseSource } from '../core/noise';
 import { sample } from '../solvers/sample';
+import { InstrumentedModel } from '../bench/instrumented-model';
 
 const { abs, fround, log, log1p, max, round, sqrt, exp } = Math;
 const DIR = join(__dirname, '..', 'models', 'exact');
@@ -38,13 +39,13 @@ function exactFor(m: OnnxScoreModel): GaussianMixtureScore {
 
 /** t for a VP/sub-VP log mean coefficient m(t) = −¼t²Δ − ½tβmin (the stable root). */
 function tFromLogMean(card: ModelCard, m: number): number {
-  const { betaMin, betaMax } = card.sde as { betaMin: number; betaMax: number };
+  const { betaMin, betaMax } = card.sde as unknown as { betaMin: number; betaMax: number };
   return (-4 * m) / (sqrt(betaMin * betaMin - 4 * (betaMax - betaMin) * m) + betaMin);
 }
 
 function tFromStd(card: ModelCard, s: number): number {
-  const sde = card.sde;
-  if (sde.kind === 've') return (sde.T * log(s / sde.sigmaMin)) / log(sde.sigmaMax / sde.sigmaMin);
+  const sde = card.sde as { kind: string; T: number; sigmaMin?: number; sigmaMax?: number };
+  if (sde.kind === 've') return (sde.T * log(s / sde.sigmaMin!)) / log(sde.sigmaMax! / sde.sigmaMin!);
   return tFromLogMean(card, sde.kind === 'vp' ? 0.5 * log1p(-s * s) : 0.5 * log1p(-s));
 }
 
@@ -244,16 +245,23 @@ describe('float16, static batch, maxBatch', () => {
     }
   });
 
-  test('runRaw: one bare run on prepared float32 inputs gives the raw network output', async () => {
-    const m = await load('mixture-vp-timestep-eps.onnx');
-    const n = 4;
-    const { x, t } = batch(m, n, 3, true);
-    const raw = await m.runRaw(Float32Array.from(x), BigInt64Array.from(t, (ti) => BigInt(round(ti * 999))), n);
-    const s = new Float64Array(2 * n);
-    await m.score(x, t, s);
-    const eps = new Float64Array(2 * n);
-    fromScore('eps', m.sde, x, t, s, eps);
-    for (let j = 0; j < eps.length; j++) expect(abs(raw[j] - eps[j])).toBeLessThanOrEqual(1e-6 * (1 + abs(eps[j])));
+  test("bench's runRaw (outside the model class): one bare run on prepared float32 inputs gives the raw network output", async () => {
+    const timed = await InstrumentedModel.load(join(DIR, 'mixture-vp-timestep-eps.onnx'), quiet);
+    try {
+      const m = timed.model;
+      const n = 4;
+      const { x, t } = batch(m, n, 3, true);
+      const raw = await timed.runRaw(Float32Array.from(x), BigInt64Array.from(t, (ti) => BigInt(round(ti * 999))), n);
+      expect(timed.sessionRuns).toBe(0); // the bare run is not the model's
+      const s = new Float64Array(2 * n);
+      await m.score(x, t, s);
+      expect(timed.sessionRuns).toBe(1); // the model's own run goes through the instrument
+      const eps = new Float64Array(2 * n);
+      fromScore('eps', m.sde, x, t, s, eps);
+      for (let j = 0; j < eps.length; j++) expect(abs(raw[j] - eps[j])).toBeLessThanOrEqual(1e-6 * (1 + abs(eps[j])));
+    } finally {
+      await timed.dispose();
+    }
   });
 });
 

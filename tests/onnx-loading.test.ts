@@ -147,7 +147,7 @@ describe('execution provider', () => {
     }
     const attempt = loadOnnxScoreModel(EPS_FILE, { device: 'cuda', log: () => {} });
     await expect(attempt).rejects.toThrow(/CUDA execution provider is unavailable/);
-    await expect(loadOnnxScoreModel(EPS_FILE, { device: 'cuda', log: () => {} })).rejects.toThrow(/models\/onnx\/enable-cuda\.sh/);
+    await expect(loadOnnxScoreModel(EPS_FILE, { device: 'cuda', log: () => {} })).rejects.toThrow(/score-sde enable-cuda/);
   });
 });
 

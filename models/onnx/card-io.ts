@@ -4,18 +4,18 @@ import { ModelCard, modelCardSchema } from '../card';
 import { ModelCardMismatchError, ModelFileError } from './errors';
 
 /** Validates a card object (from JSON) against the schema, defaults filled; `where` names its source. */
-export function parseCard(raw: unknown, file: string, where: string): ModelCard {
+export function parseCard(raw: unknown, file: string, where: string, cardFile?: string): ModelCard {
   const parsed = modelCardSchema.safeParse(raw);
   if (!parsed.success) {
     const issues = parsed.error.issues
       .slice(0, 5)
       .map((i) => `${i.path.length ? i.path.join('.') : '(card)'}: ${i.message}`)
       .join('; ');
-    throw new ModelFileError(file, `the model card in ${where} is invalid: ${issues}`);
+    throw new ModelFileError(file, `the model card in ${where} is invalid: ${issues}`, cardFile);
   }
   const card = parsed.data;
   if (card.timeInput === 'timestep' && card.timesteps === undefined) {
-    throw new ModelFileError(file, `the model card in ${where} has timeInput 'timestep' but no 'timesteps'`);
+    throw new ModelFileError(file, `the model card in ${where} has timeInput 'timestep' but no 'timesteps'`, cardFile);
   }
   return card;
 }
@@ -23,23 +23,28 @@ export function parseCard(raw: unknown, file: string, where: string): ModelCard 
 /** Reads and validates a card JSON file. */
 export function readCardFile(cardPath: string, file: string): ModelCard {
   const p = resolve(cardPath);
-  if (!existsSync(p)) throw new ModelFileError(file, `model card file ${p} does not exist`);
+  if (!existsSync(p)) throw new ModelFileError(file, `model card file ${p} does not exist`, p);
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(p, 'utf8'));
   } catch (e) {
-    throw new ModelFileError(file, `model card file ${p} is not valid JSON: ${(e as Error).message}`);
+    throw new ModelFileError(file, `model card file ${p} is not valid JSON: ${(e as Error).message}`, p);
   }
-  return parseCard(raw, file, p);
+  return parseCard(raw, file, p, p);
 }
 
 function sameNumber(a: number, b: number): boolean {
   return a === b || Math.abs(a - b) <= 1e-12 * Math.max(Math.abs(a), Math.abs(b));
 }
 
-function sameValue(a: unknown, b: unknown): boolean {
+/** Equal values: numbers to 1e-12 relative, arrays and plain objects element by element. */
+export function sameValue(a: unknown, b: unknown): boolean {
   if (typeof a === 'number' && typeof b === 'number') return sameNumber(a, b);
   if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((v, i) => sameValue(v, b[i]));
+  if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
+    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+    return [...keys].every((k) => sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+  }
   return a === b;
 }
 

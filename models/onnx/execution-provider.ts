@@ -1,17 +1,16 @@
-import { existsSync } from 'fs';
-import { dirname, join, relative } from 'path';
+import { existsSync, statSync } from 'fs';
+import { dirname, join } from 'path';
 import { ort } from './ort';
 import { probeModelBytes } from './onnx-file';
+import { CUDA_PROVIDER_LIBS, CudaDiagnosis, diagnoseCuda } from './cuda-diagnosis';
 
 export type Device = 'auto' | 'cuda' | 'cpu';
 
 /** How to get the CUDA execution provider, for error messages. */
 export const ENABLE_CUDA_HINT =
-  'to enable CUDA run `bash models/onnx/enable-cuda.sh` (copies the CUDA provider libraries into ' +
-  'node_modules/onnxruntime-node; cuBLAS, cuRAND and cudart must be on LD_LIBRARY_PATH), see the README section ' +
-  '"GPU (CUDA)"; or load with device \'auto\' or \'cpu\'';
-
-const PROVIDER_LIBS = ['libonnxruntime_providers_shared.so', 'libonnxruntime_providers_cuda.so'];
+  'to enable CUDA run `npx score-sde enable-cuda` (places the CUDA provider libraries in onnxruntime-node; ' +
+  'cuBLAS, cuRAND and cudart 13 must be on LD_LIBRARY_PATH) and `npx score-sde inspect` to see what is still missing; ' +
+  "or load with device 'auto' or 'cpu'";
 
 /** onnxruntime-node's native folder, where the CUDA provider libraries must sit beside libonnxruntime.so.1. */
 export function ortNativeDir(): string {
@@ -19,21 +18,33 @@ export function ortNativeDir(): string {
   return join(dirname(main), '..', 'bin', 'napi-v6', process.platform, process.arch);
 }
 
+let cached: { key: string; diagnosis: CudaDiagnosis } | undefined;
+
+/**
+ * The CUDA diagnosis for the onnxruntime-node this package loads (see cuda-diagnosis.ts), computed
+ * once per state of the provider files: it runs ldd and nvidia-smi, so it is not redone per model.
+ */
+export function cudaDiagnosis(): CudaDiagnosis {
+  const dir = ortNativeDir();
+  const key = CUDA_PROVIDER_LIBS.map((f) => {
+    const file = join(dir, f);
+    if (!existsSync(file)) return '-';
+    const s = statSync(file);
+    return `${s.size}:${s.mtimeMs}`;
+  }).join('|');
+  if (cached?.key !== key) cached = { key, diagnosis: diagnoseCuda(dir) };
+  return cached.diagnosis;
+}
+
 /**
  * Whether the CUDA provider can be tried at all, without touching onnxruntime (whose failed
- * attempt prints an error to stderr): linux/x64, and the provider libraries installed.
+ * attempt prints an error to stderr): linux/x64, the provider libraries installed (not
+ * placeholders), every shared library they need found by the loader, and an NVIDIA device.
  */
 export function cudaPrecheck(): { ok: boolean; reason: string } {
-  if (process.platform !== 'linux' || process.arch !== 'x64') {
-    return { ok: false, reason: `onnxruntime-node has CUDA only on linux/x64, this is ${process.platform}/${process.arch}` };
-  }
-  const dir = ortNativeDir();
-  const missing = PROVIDER_LIBS.filter((f) => !existsSync(join(dir, f)));
-  if (missing.length) {
-    const rel = relative(process.cwd(), dir) || dir;
-    return { ok: false, reason: `CUDA provider not installed (${missing.join(', ')} not in ${rel}; see models/onnx/enable-cuda.sh)` };
-  }
-  return { ok: true, reason: 'CUDA provider libraries installed' };
+  const d = cudaDiagnosis();
+  if (d.problems.length === 0 && d.librariesReady) return { ok: true, reason: 'CUDA provider libraries and their dependencies found' };
+  return { ok: false, reason: d.problems.join('; ') || 'unknown' };
 }
 
 /**
@@ -43,7 +54,7 @@ export function cudaPrecheck(): { ok: boolean; reason: string } {
  */
 export function diagnoseCudaLoad(fallback: string): string {
   if (!/Failed to load shared library/i.test(fallback)) return fallback;
-  for (const lib of [...PROVIDER_LIBS].reverse()) {
+  for (const lib of [...CUDA_PROVIDER_LIBS].reverse()) {
     try {
       process.dlopen({ exports: {} } as NodeJS.Module, join(ortNativeDir(), lib));
     } catch (e) {
@@ -64,24 +75,29 @@ export function shortReason(e: unknown): string {
   return line.length > 200 ? `${line.slice(0, 197)}...` : line;
 }
 
-let cudaProbe: Promise<{ ok: boolean; reason: string }> | undefined;
+/** Whether a CUDA session really starts: a session on a one-node model, with the reason if not. */
+export async function probeCudaSession(): Promise<{ ok: boolean; reason: string }> {
+  const pre = cudaPrecheck();
+  if (!pre.ok) return pre;
+  try {
+    const s = await ort.InferenceSession.create(probeModelBytes(), { executionProviders: ['cuda'], logSeverityLevel: 3 });
+    await s.release();
+    return { ok: true, reason: 'a CUDA session was created' };
+  } catch (e) {
+    return { ok: false, reason: diagnoseCudaLoad(shortReason(e)) };
+  }
+}
+
+let cudaProbe: { key: CudaDiagnosis; result: Promise<{ ok: boolean; reason: string }> } | undefined;
 
 /**
  * Which execution providers work here, for an `inspect` command. CUDA is tried for real (a session
- * on a one-node model) once per process.
+ * on a one-node model) once per state of the provider files, and only when nothing is known to be
+ * missing; `cudaDiagnosis` says what is.
  */
-export async function availableExecutionProviders(): Promise<{ cpu: boolean; cuda: { ok: boolean; reason: string } }> {
+export async function availableExecutionProviders(): Promise<{ cpu: boolean; cuda: { ok: boolean; reason: string }; cudaDiagnosis: CudaDiagnosis }> {
   const cpu = ort.listSupportedBackends().some((b) => b.name === 'cpu');
-  cudaProbe ??= (async () => {
-    const pre = cudaPrecheck();
-    if (!pre.ok) return pre;
-    try {
-      const s = await ort.InferenceSession.create(probeModelBytes(), { executionProviders: ['cuda'], logSeverityLevel: 3 });
-      await s.release();
-      return { ok: true, reason: 'a CUDA session was created' };
-    } catch (e) {
-      return { ok: false, reason: diagnoseCudaLoad(shortReason(e)) };
-    }
-  })();
-  return { cpu, cuda: await cudaProbe };
+  const diagnosis = cudaDiagnosis();
+  if (cudaProbe?.key !== diagnosis) cudaProbe = { key: diagnosis, result: probeCudaSession() };
+  return { cpu, cuda: await cudaProbe.result, cudaDiagnosis: diagnosis };
 }

@@ -1,18 +1,18 @@
-import { existsSync, readFileSync, statSync } from 'fs';
-import { basename, dirname, extname, join, resolve } from 'path';
+import { existsSync, statSync } from 'fs';
+import { basename, resolve } from 'path';
 import { ort } from './ort';
-import { SDE } from '../../sdes/sde';
-import { SdeSpec, makeSDE } from '../../sdes/make';
+import { SDE, sameKernel } from '../../sdes/sde';
+import { makeSDE } from '../../sdes/registry';
 import { ParameterError, requireInteger } from '../../core/errors';
 import { ModelCard, TimeConvention } from '../card';
-import { Parameterization } from '../../sdes/parameterization';
-import { sampleSize } from '../../core/score';
-import { checkCard, parseCard, readCardFile } from './card-io';
-import { ModelFileError, show } from './errors';
+import { Parameterization, sampleSize } from '../../core/score';
+import { checkCard } from './card-io';
+import { ModelCardReading, readModelCard } from './card-source';
+import { ModelCardMismatchError, ModelFileError, show } from './errors';
 import { FloatType, floatBuffer, makeTensor, noop, timeBuffer } from './tensors';
-import { OnnxScoreModel } from './onnx-score-model';
+import { OnnxScoreModel, SessionRun } from './onnx-score-model';
 import { Device, ENABLE_CUDA_HINT, cudaPrecheck, diagnoseCudaLoad, shortReason } from './execution-provider';
-import { CARD_METADATA_KEY, OnnxTopLevel, readOnnxTopLevel } from './onnx-file';
+import { OnnxTopLevel, readOnnxTopLevelFile } from './onnx-file';
 import { TimeInputType, fillTimeInput, isIntegerConvention } from './time-convention';
 
 export interface OnnxModelOptions {
@@ -23,10 +23,22 @@ export interface OnnxModelOptions {
   /** Split larger batches into chunks of this size. */
   maxBatch?: number;
   /**
-   * A card object or the path of a card JSON. Default: the ONNX metadata key 'score_sde_card',
-   * then '<model>.card.json' beside the file (foo.onnx → foo.card.json).
+   * A card object or the path of a card JSON. Default: '<model>.card.json' beside the file
+   * (foo.onnx → foo.card.json), else the card in the ONNX metadata key 'score_sde_card'. Where the
+   * model embeds a card, the card used must agree with it (see ./card-source.ts).
    */
   card?: ModelCard | string;
+  /**
+   * The SDE the sampler uses: the model then converts its output with this very object, so the
+   * network and the solver share one α(t), σ(t). Its kernel must be the card's (kind, schedule,
+   * T, α, σ; N and eps may differ), else ModelCardMismatchError. Default: built from the card.
+   */
+  sde?: SDE;
+  /**
+   * Instrumentation seam (bench/): wraps the session's run. Unset, the model calls session.run
+   * directly and this costs nothing.
+   */
+  instrument?: (session: ort.InferenceSession) => SessionRun;
   /** Expected settings: given and contradicting the card → ModelCardMismatchError. */
   timeInput?: TimeConvention;
   parameterization?: Parameterization;
@@ -71,24 +83,21 @@ export async function loadOnnxScoreModel(path: string, opts: OnnxModelOptions = 
   if (!statSync(file).isFile()) throw new ModelFileError(file, 'not a file');
   let top: OnnxTopLevel;
   try {
-    top = readOnnxTopLevel(readFileSync(file));
+    top = readOnnxTopLevelFile(file);
   } catch (e) {
     throw new ModelFileError(file, `not an ONNX model (expected a serialized onnx ModelProto: ${(e as Error).message})`);
   }
 
-  // 2. The card.
-  const card = findCard(file, top, opts.card);
+  // 2. The card, and the one SDE the model and its sampler use.
+  const reading = readModelCard(file, opts.card, top);
+  const card = reading.card;
   checkCard(card, { timeInput: opts.timeInput, parameterization: opts.parameterization }, `loading ${basename(file)}`);
-  try {
-    makeSDE(card.sde as SdeSpec);
-  } catch (e) {
-    throw new ModelFileError(file, `the card's sde ${JSON.stringify(card.sde)} is invalid: ${(e as Error).message}`);
-  }
+  const sde = modelSde(file, card, opts.sde);
 
   // 3. The session, on the chosen execution provider.
   const { session, ep, reason } = await createSession(file, device, opts.threads);
   try {
-    const model = await buildModel(file, card, session, ep, reason, opts);
+    const model = await buildModel(file, reading, sde, session, ep, reason, opts);
     (opts.log ?? defaultLog)(`score-sde: execution provider ${ep} (${reason})`);
     return model;
   } catch (e) {
@@ -101,34 +110,18 @@ function defaultLog(line: string): void {
   console.error(line);
 }
 
-function findCard(file: string, top: OnnxTopLevel, override: ModelCard | string | undefined): ModelCard {
-  if (override !== undefined) {
-    if (typeof override === 'string') return readCardFile(override, file);
-    return parseCard(override, file, 'the card option');
+/** The card's SDE, or the given one where its kernel is the card's. */
+function modelSde(file: string, card: ModelCard, given: SDE | undefined): SDE {
+  let own: SDE;
+  try {
+    own = makeSDE(card.sde);
+  } catch (e) {
+    throw new ModelFileError(file, `the card's sde ${JSON.stringify(card.sde)} is invalid: ${(e as Error).message}`);
   }
-  const meta = top.metadata[CARD_METADATA_KEY];
-  if (meta !== undefined) {
-    let raw: unknown;
-    try {
-      raw = JSON.parse(meta);
-    } catch (e) {
-      throw new ModelFileError(file, `ONNX metadata '${CARD_METADATA_KEY}' is not valid JSON: ${(e as Error).message}`);
-    }
-    return parseCard(raw, file, `ONNX metadata '${CARD_METADATA_KEY}'`);
-  }
-  const cardPath = cardPathFor(file);
-  if (existsSync(cardPath)) return readCardFile(cardPath, file);
-  throw new ModelFileError(
-    file,
-    `no model card: looked for ONNX metadata key '${CARD_METADATA_KEY}' (absent) and for ${cardPath} (not found); ` +
-      `write one (format 'score-sde-card/1', see models/card.ts) or pass the card option`,
-  );
-}
-
-/** foo.onnx → foo.card.json beside it. */
-export function cardPathFor(file: string): string {
-  const ext = extname(file);
-  return join(dirname(file), `${basename(file, ext)}.card.json`);
+  if (!given) return own;
+  const same = sameKernel(given, own);
+  if (!same.same) throw new ModelCardMismatchError('sde', card.sde, `an SDE whose kernel differs (${same.why})`, `loading ${basename(file)}`);
+  return given;
 }
 
 /** An onnxruntime session on the chosen execution provider ('auto': CUDA where it loads, else CPU), and why. */
@@ -181,12 +174,14 @@ function showShape(shape: readonly (number | string)[]): string {
 
 async function buildModel(
   file: string,
-  card: ModelCard,
+  reading: ModelCardReading,
+  sde: SDE,
   session: ort.InferenceSession,
   ep: 'cuda' | 'cpu',
   reason: string,
   opts: OnnxModelOptions,
 ): Promise<OnnxScoreModel> {
+  const card = reading.card;
   const constants: OnnxScoreModel['constants'] = {};
   for (const [name, c] of Object.entries(opts.constants ?? {})) {
     if (!session.inputNames.includes(name)) {
@@ -278,6 +273,9 @@ async function buildModel(
   }
 
   const model = new OnnxScoreModel(file, card, session, ep, reason, { x: xName, t: tName }, outName, {
+    sde,
+    cardSource: reading.source,
+    run: opts.instrument?.(session),
     xType: x.type as FloatType,
     tType: t.type as TimeInputType,
     outType: out.type as FloatType,

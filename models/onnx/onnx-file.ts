@@ -5,6 +5,8 @@
  * smallest model there is (one Identity node), used to probe execution providers.
  */
 
+import { closeSync, fstatSync, openSync, readSync } from 'fs';
+
 /** The card's key in ModelProto.metadata_props. */
 export const CARD_METADATA_KEY = 'score_sde_card';
 
@@ -15,27 +17,57 @@ export interface OnnxTopLevel {
   metadata: Record<string, string>;
 }
 
+/** Bytes of a model: a buffer in memory, or a file read piecewise (the graph is never read). */
+interface ByteSource {
+  readonly length: number;
+  read(pos: number, len: number): Uint8Array;
+}
+
+function bufferSource(buf: Uint8Array): ByteSource {
+  return { length: buf.length, read: (pos, len) => buf.subarray(pos, pos + len) };
+}
+
+function fileSource(fd: number, length: number): ByteSource {
+  return {
+    length,
+    read(pos, len) {
+      const out = Buffer.alloc(Math.min(len, length - pos));
+      let got = 0;
+      while (got < out.length) {
+        const n = readSync(fd, out, got, out.length - got, pos + got);
+        if (n === 0) break;
+        got += n;
+      }
+      return out.subarray(0, got);
+    },
+  };
+}
+
 class Reader {
   pos = 0;
-  constructor(readonly buf: Uint8Array, readonly end = buf.length) {}
+  constructor(readonly src: ByteSource, readonly end = src.length) {}
 
   varint(): number {
+    const head = this.src.read(this.pos, Math.min(10, this.end - this.pos));
     let result = 0;
     let mul = 1;
-    for (let i = 0; i < 10; i++) {
-      if (this.pos >= this.end) throw new Error('truncated varint');
-      const b = this.buf[this.pos++];
+    for (let i = 0; i < head.length; i++) {
+      const b = head[i];
       result += (b & 0x7f) * mul;
-      if ((b & 0x80) === 0) return result;
+      if ((b & 0x80) === 0) {
+        this.pos += i + 1;
+        return result;
+      }
       mul *= 128;
     }
-    throw new Error('varint longer than 10 bytes');
+    throw new Error(head.length < 10 ? 'truncated varint' : 'varint longer than 10 bytes');
   }
 
-  bytes(): Uint8Array {
+  /** A length-delimited field's bytes, or with `skip` only its position (huge graphs unread). */
+  bytes(skip = false): Uint8Array {
     const len = this.varint();
     if (len > this.end - this.pos) throw new Error(`length ${len} runs past the end`);
-    const out = this.buf.subarray(this.pos, this.pos + len);
+    const out = skip ? EMPTY : this.src.read(this.pos, len);
     this.pos += len;
     return out;
   }
@@ -43,7 +75,7 @@ class Reader {
   skip(wire: number): void {
     if (wire === 0) this.varint();
     else if (wire === 1) this.advance(8);
-    else if (wire === 2) this.bytes();
+    else if (wire === 2) this.bytes(true);
     else if (wire === 5) this.advance(4);
     else throw new Error(`unsupported wire type ${wire}`);
   }
@@ -54,6 +86,7 @@ class Reader {
   }
 }
 
+const EMPTY = new Uint8Array(0);
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 // ModelProto fields and their wire types (onnx.proto3): 1 ir_version, 2 producer_name,
@@ -66,8 +99,26 @@ const MODEL_WIRE: Record<number, number> = { 1: 0, 2: 2, 3: 2, 4: 2, 5: 0, 6: 2,
  * a broken protobuf, a known field with the wrong wire type, or no graph.
  */
 export function readOnnxTopLevel(buf: Uint8Array): OnnxTopLevel {
-  if (buf.length === 0) throw new Error('the file is empty');
-  const r = new Reader(buf);
+  return walkTopLevel(bufferSource(buf));
+}
+
+/**
+ * readOnnxTopLevel on a file, reading only the top-level keys, the metadata and the producer:
+ * the graph (nearly all of a model's bytes) is skipped by its length, so `validate` can read a
+ * model's embedded card cheaply and without onnxruntime.
+ */
+export function readOnnxTopLevelFile(file: string): OnnxTopLevel {
+  const fd = openSync(file, 'r');
+  try {
+    return walkTopLevel(fileSource(fd, fstatSync(fd).size));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function walkTopLevel(src: ByteSource): OnnxTopLevel {
+  if (src.length === 0) throw new Error('the file is empty');
+  const r = new Reader(src);
   const out: OnnxTopLevel = { hasGraph: false, metadata: {} };
   while (r.pos < r.end) {
     const key = r.varint();
@@ -81,11 +132,10 @@ export function readOnnxTopLevel(buf: Uint8Array): OnnxTopLevel {
     if (field === 1) out.irVersion = r.varint();
     else if (field === 2) out.producerName = utf8.decode(r.bytes());
     else if (field === 7) {
-      r.bytes();
+      r.bytes(true);
       out.hasGraph = true;
     } else if (field === 14) {
-      const entry = r.bytes();
-      const e = new Reader(entry);
+      const e = new Reader(bufferSource(r.bytes()));
       let k = '';
       let v = '';
       while (e.pos < e.end) {

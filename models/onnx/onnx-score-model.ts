@@ -1,16 +1,18 @@
 import { basename } from 'path';
 import { ort } from './ort';
 import { SDE } from '../../sdes/sde';
-import { SdeSpec, makeSDE } from '../../sdes/make';
 import { ParameterError } from '../../core/errors';
 import { ModelCard, TimeConvention } from '../card';
-import { Parameterization, toScore } from '../../sdes/parameterization';
-import { ScoreModel, sampleSize } from '../../core/score';
+import { toScore } from '../../sdes/parameterization';
+import { Parameterization, ScoreModel, sampleSize } from '../../core/score';
 import { ModelFileError } from './errors';
-import { FloatBuffer, FloatType, convertFloats, floatBuffer, makeTensor, noop, timeBuffer } from './tensors';
+import { FloatBuffer, FloatType, floatBuffer, makeTensor, noop, timeBuffer } from './tensors';
 import { shortReason } from './execution-provider';
-import { float16Bits, fromFloat16, toFloat16 } from './float16';
+import { fromFloat16, toFloat16 } from './float16';
 import { TimeBuffer, TimeInputType, fillTimeInput } from './time-convention';
+
+/** session.run as the model calls it: the seam an instrumenting wrapper (bench/) replaces. */
+export type SessionRun = (feeds: Record<string, ort.Tensor>, fetches: Record<string, ort.Tensor>) => Promise<unknown>;
 
 // Module-level aliases: inside vm contexts (jest) every global lookup is ~50x slower.
 const { min } = Math;
@@ -27,16 +29,25 @@ interface ChunkBuffers {
   fetches: Record<string, ort.Tensor>;
 }
 
+/**
+ * An ONNX network as a ScoreModel: score() converts the network's output to the score with the
+ * model's SDE; predict() returns the output itself, in the card's parameterization (see
+ * sdes/predict.ts). The SDE is the one the sampler uses (configs/model-loader.ts passes it in).
+ */
 export class OnnxScoreModel implements ScoreModel {
   readonly sde: SDE;
   readonly sampleShape: readonly number[];
+  /** The network's native output: what predict() returns. */
+  readonly parameterization: Parameterization;
+  /** Where the card came from (see ./card-source.ts). */
+  readonly cardSource: string;
   /** Batch size the graph is fixed to (inputs are padded and split to it), or undefined if dynamic. */
   readonly staticBatch: number | undefined;
   /** Largest batch one session.run gets. */
   readonly chunkSize: number;
 
   private readonly dim: number;
-  private readonly param: Parameterization;
+  private readonly runSession: SessionRun;
   private readonly convention: TimeConvention;
   private readonly timesteps: number | undefined;
   private readonly xType: FloatType;
@@ -48,11 +59,12 @@ export class OnnxScoreModel implements ScoreModel {
   private readonly chunks = new Map<number, ChunkBuffers>();
   private tail: Promise<void> = Promise.resolve();
   private disposed = false;
-  /** Milliseconds spent inside session.run by score(), and its calls: what the network cost. */
-  sessionRunMs = 0;
-  sessionRuns = 0;
 
-  /** Use loadOnnxScoreModel. */
+  /**
+   * Use loadOnnxScoreModel. Internal: left out of the published declarations, so that a consumer's
+   * type check never reaches onnxruntime-common's types (which need the DOM lib).
+   * @internal
+   */
   constructor(
     readonly path: string,
     readonly card: ModelCard,
@@ -62,6 +74,10 @@ export class OnnxScoreModel implements ScoreModel {
     readonly inputNames: { x: string; t: string },
     readonly outputName: string,
     info: {
+      sde: SDE;
+      cardSource: string;
+      /** Replaces session.run (instrumentation); default session.run itself. */
+      run?: SessionRun;
       xType: FloatType;
       tType: TimeInputType;
       outType: FloatType;
@@ -71,10 +87,12 @@ export class OnnxScoreModel implements ScoreModel {
       constants: OnnxScoreModel['constants'];
     },
   ) {
-    this.sde = makeSDE(card.sde as SdeSpec);
+    this.sde = info.sde;
+    this.cardSource = info.cardSource;
+    this.runSession = info.run ?? ((feeds, fetches) => session.run(feeds, fetches));
     this.sampleShape = card.sampleShape;
     this.dim = sampleSize(card.sampleShape);
-    this.param = card.parameterization;
+    this.parameterization = card.parameterization;
     this.convention = card.timeInput;
     this.timesteps = card.timesteps;
     this.xType = info.xType;
@@ -91,12 +109,21 @@ export class OnnxScoreModel implements ScoreModel {
 
   /** The score of a batch: x is n × prod(sampleShape), t has one time per sample. Calls are serialized. */
   score(x: Float64Array, t: Float64Array, out: Float64Array): Promise<void> {
-    const run = this.tail.then(() => this.scoreNow(x, t, out));
+    return this.serialized(x, t, out, true);
+  }
+
+  /** The network's own output for the batch (card.parameterization), converted to float64 only. */
+  predict(x: Float64Array, t: Float64Array, out: Float64Array): Promise<void> {
+    return this.serialized(x, t, out, false);
+  }
+
+  private serialized(x: Float64Array, t: Float64Array, out: Float64Array, asScore: boolean): Promise<void> {
+    const run = this.tail.then(() => this.evaluate(x, t, out, asScore));
     this.tail = run.then(noop, noop);
     return run;
   }
 
-  private async scoreNow(x: Float64Array, t: Float64Array, out: Float64Array): Promise<void> {
+  private async evaluate(x: Float64Array, t: Float64Array, out: Float64Array, asScore: boolean): Promise<void> {
     if (this.disposed) throw new ParameterError(`${this.path}: score() after dispose()`);
     const n = t.length;
     const dim = this.dim;
@@ -125,14 +152,16 @@ export class OnnxScoreModel implements ScoreModel {
       if (rows > m) this.pad(c, m);
       await this.run(c, rows);
       if (this.outType === 'float16') fromFloat16(c.out as Uint16Array, len, c.y);
-      if (m === n) toScore(this.param, this.sde, x, t, c.y, out);
+      const y = c.y.length === len ? c.y : c.y.subarray(0, len);
+      if (!asScore) out.set(y, off);
+      else if (m === n) toScore(this.parameterization, this.sde, x, t, y, out);
       else {
         toScore(
-          this.param,
+          this.parameterization,
           this.sde,
           x.subarray(off, off + len),
           t.subarray(start, start + m),
-          c.y,
+          y,
           out.subarray(off, off + len),
         );
       }
@@ -149,11 +178,8 @@ export class OnnxScoreModel implements ScoreModel {
   }
 
   private async run(c: ChunkBuffers, rows: number): Promise<void> {
-    const started = performance.now();
     try {
-      await this.session.run(c.feeds, c.fetches);
-      this.sessionRunMs += performance.now() - started;
-      this.sessionRuns++;
+      await this.runSession(c.feeds, c.fetches);
     } catch (e) {
       throw new ModelFileError(
         this.path,
@@ -189,53 +215,6 @@ export class OnnxScoreModel implements ScoreModel {
     c = { rows, x, t, out, y, feeds, fetches };
     this.chunks.set(rows, c);
     return c;
-  }
-
-  /**
-   * One bare session.run on already-prepared inputs (x: n × sampleShape, tInput: the network's
-   * time input), for a benchmark's raw-cost baseline. Returns the raw network output (not the
-   * score). A float16 model's inputs and output are converted; n must be the static batch if any.
-   */
-  async runRaw(x: Float32Array, tInput: Float32Array | BigInt64Array, n: number): Promise<Float32Array> {
-    if (this.staticBatch !== undefined && n !== this.staticBatch) {
-      throw new ParameterError(`${basename(this.path)}: runRaw needs n = ${this.staticBatch} (the graph's static batch), got ${n}`);
-    }
-    if (x.length !== n * this.dim || tInput.length !== n) {
-      throw new ParameterError(
-        `${basename(this.path)}: runRaw got x of ${x.length} and tInput of ${tInput.length} values, expected ${n * this.dim} and ${n}`,
-      );
-    }
-    const xTensor =
-      this.xType === 'float32'
-        ? new ort.Tensor('float32', x, [n, ...this.sampleShape])
-        : new ort.Tensor(this.xType, convertFloats(this.xType, x), [n, ...this.sampleShape]);
-    let tData: TimeBuffer = tInput;
-    if (!(this.tType === 'float32' && tInput instanceof Float32Array) && !(this.tType === 'int64' && tInput instanceof BigInt64Array)) {
-      tData = timeBuffer(this.tType, n);
-      for (let i = 0; i < n; i++) {
-        const v = Number(tInput[i]);
-        if (this.tType === 'int64') (tData as BigInt64Array)[i] = BigInt(Math.round(v));
-        else if (this.tType === 'float16') (tData as Uint16Array)[i] = float16Bits(v);
-        else (tData as Float32Array)[i] = v;
-      }
-    }
-    const feeds: Record<string, ort.Tensor> = {
-      [this.inputNames.x]: xTensor,
-      [this.inputNames.t]: new ort.Tensor(this.tType, tData, this.tDims(n)),
-      ...this.fixedConstants,
-    };
-    for (const [name, k] of Object.entries(this.constants)) {
-      if (k.dims.includes(-1)) feeds[name] = this.buffersFor(n).feeds[name];
-    }
-    const result = await this.session.run(feeds);
-    const y = result[this.outputName].data;
-    if (y instanceof Float32Array) return y;
-    if (y instanceof Uint16Array) {
-      const f = new Float32Array(y.length);
-      fromFloat16(y, y.length, f);
-      return f;
-    }
-    return Float32Array.from(y as Float64Array);
   }
 
   async dispose(): Promise<void> {

@@ -14,3 +14,9 @@ export async function cli(args: string[], cwd: string): Promise<CliResult> {
   const code = await main(args, io);
   return { code, stdout, stderr };
 }
+
+/** Runs `body` with an environment variable set (the test-only fault hooks read process.env). */
+export function withEnv<T>(name: string, value: string, body: () => Promise<T>): Promise<T> {
+  process.env[name] = value;
+  return body().finally(() => delete process.env[name]);
+}
