@@ -40,6 +40,7 @@ export function cmdValidate(args: { config?: unknown; json?: unknown; sets: stri
         sampleShape: checked.sampleShape,
         modelCard: checked.cardSource,
         reference: checked.reference ?? 'from the model card (read when the model loads)',
+        features: checked.features ?? 'from the model card (read when the model loads)',
       },
     };
     verdict = 'valid experiment config';

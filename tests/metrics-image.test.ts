@@ -195,6 +195,10 @@ describe('runs', () => {
       expect(m.features).toMatchObject({ source: 'classifier', n: 8, floor: { at: 8, how: 'extrapolated' }, kid: { subsets: 100, subsetSize: 8 } });
       expect(m.features.reference).toBe(path.join(DIR, 'classifier-reference-test.json'));
 
+      // validate names the classifier before anything runs.
+      const v = await cli(['validate', config, '--json'], tmp);
+      expect(JSON.parse(v.stdout).resolved.features).toEqual({ source: 'classifier', path: path.join(DIR, 'classifier.onnx'), from: 'model card data.classifier (classifier.onnx)' });
+
       const off = await cli(['run', config, '--out', path.join(tmp, 'b'), '-q', ...quick, '--set', 'reference.features=none'], tmp);
       expect(off.code).toBe(0);
       expect(off.stdout).not.toMatch(/features/);
