@@ -2,7 +2,7 @@ import { basename, resolve } from 'path';
 import { ort } from '../models/onnx/ort';
 import { ClassifierCard, readClassifierCard } from '../models/classifier-card';
 import { ModelFileError } from '../models/onnx/errors';
-import { createSession } from '../models/onnx/load';
+import { createSession } from '../models/onnx/session';
 import { Samples } from './rows';
 
 export { readClassifierCard };

@@ -36,7 +36,10 @@ describe('shipped networks by name', () => {
 
   test('listShipped: every .onnx under models/ with a card, one-line summaries from the cards', () => {
     const list = listShipped();
-    const onDisk = ['exact', 'fashion-mnist', 'toy2d'].flatMap((d) => fs.readdirSync(path.join(ROOT, 'models', d)).filter((f) => f.endsWith('.onnx')).map((f) => `${d}/${f.slice(0, -5)}`));
+    // Every score network: the feature classifier (a classifier card, no score model) is not one.
+    const isClassifier = (d: string, f: string) => fs.readFileSync(path.join(ROOT, 'models', d, f.replace(/\.onnx$/, '.card.json')), 'utf8').includes('"score-sde-classifier/1"');
+    const onDisk = ['exact', 'fashion-mnist', 'toy2d'].flatMap((d) => fs.readdirSync(path.join(ROOT, 'models', d)).filter((f) => f.endsWith('.onnx') && !isClassifier(d, f)).map((f) => `${d}/${f.slice(0, -5)}`));
+    expect(onDisk.length).toBeGreaterThan(20);
     expect(list.map((m) => m.name).sort()).toEqual(onDisk.sort());
     const unet = list.find((m) => m.name === 'fashion-mnist/unet-vp')!;
     expect(unet.summary).toBe('VP, eps(x, t), [1, 28, 28], fashion-mnist: Small U-Net, 256k params');

@@ -11,7 +11,8 @@ import { ModelCardReading, readModelCard } from './card-source';
 import { ModelCardMismatchError, ModelFileError, show } from './errors';
 import { FloatType, floatBuffer, makeTensor, noop, timeBuffer } from './tensors';
 import { OnnxScoreModel, SessionRun } from './onnx-score-model';
-import { Device, ENABLE_CUDA_HINT, cudaPrecheck, diagnoseCudaLoad, shortReason } from './execution-provider';
+import { Device, shortReason } from './execution-provider';
+import { createSession } from './session';
 import { OnnxTopLevel, readOnnxTopLevelFile } from './onnx-file';
 import { TimeInputType, fillTimeInput, isIntegerConvention } from './time-convention';
 
@@ -122,43 +123,6 @@ function modelSde(file: string, card: ModelCard, given: SDE | undefined): SDE {
   const same = sameKernel(given, own);
   if (!same.same) throw new ModelCardMismatchError('sde', card.sde, `an SDE whose kernel differs (${same.why})`, `loading ${basename(file)}`);
   return given;
-}
-
-/** An onnxruntime session on the chosen execution provider ('auto': CUDA where it loads, else CPU), and why. */
-export async function createSession(
-  file: string,
-  device: Device,
-  threads: number | undefined,
-): Promise<{ session: ort.InferenceSession; ep: 'cuda' | 'cpu'; reason: string }> {
-  const base: ort.InferenceSession.SessionOptions = { logSeverityLevel: 3 };
-  if (threads !== undefined) base.intraOpNumThreads = threads;
-  const onCpu = async (reason: string) => {
-    try {
-      return { session: await ort.InferenceSession.create(file, { ...base, executionProviders: ['cpu'] }), ep: 'cpu' as const, reason };
-    } catch (e) {
-      throw new ModelFileError(file, `onnxruntime cannot load it: ${shortReason(e)}`);
-    }
-  };
-  if (device === 'cpu') return onCpu('requested');
-  const pre = cudaPrecheck();
-  if (!pre.ok) {
-    if (device === 'cuda') throw cudaError(file, pre.reason);
-    return onCpu(`cuda unavailable: ${pre.reason}`);
-  }
-  try {
-    const session = await ort.InferenceSession.create(file, { ...base, executionProviders: ['cuda'] });
-    return { session, ep: 'cuda', reason: device === 'cuda' ? 'requested' : 'auto: CUDA provider loaded' };
-  } catch (e) {
-    const reason = diagnoseCudaLoad(shortReason(e));
-    if (device === 'cuda') throw cudaError(file, reason);
-    return onCpu(`cuda unavailable: ${reason}`);
-  }
-}
-
-function cudaError(file: string, reason: string): Error {
-  const err = new Error(`${file}: device 'cuda' requested but the CUDA execution provider is unavailable (${reason}); ${ENABLE_CUDA_HINT}`);
-  err.name = 'CudaUnavailableError';
-  return err;
 }
 
 function tensorInfo(meta: readonly ort.InferenceSession.ValueMetadata[], name: string): TensorInfo | undefined {
