@@ -3,9 +3,11 @@ import { DOPRI5, STAGES } from './tableau';
 
 /**
  * A vector field on rows of a state: out = f(y, t) for m rows of `width` values in y, each row at
- * its own time t[r]. y, t and out are views of exactly m rows.
+ * its own time t[r]. y, t and out are views of exactly m rows; rows[r] is the index (0 … n − 1)
+ * of the problem's row that row r holds (rows are compacted as they finish), for fields that
+ * carry per-row data (a per-sample noise vector, say).
  */
-export type VectorField = (y: Float64Array, t: Float64Array, out: Float64Array) => Promise<void>;
+export type VectorField = (y: Float64Array, t: Float64Array, out: Float64Array, rows: Int32Array) => Promise<void>;
 
 /** Stage buffers for up to n rows: k[0] holds each row's slope at its accepted point (FSAL). */
 export class Stages {
@@ -60,7 +62,7 @@ export async function attemptStep(rows: ActiveRows, y: Float64Array, field: Vect
         ys[j] = y[yj] + h * sum;
       }
     }
-    await field(v.ys, v.ts, v.k[s]);
+    await field(v.ys, v.ts, v.k[s], idx.subarray(0, m));
   }
 }
 
