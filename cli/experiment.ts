@@ -4,6 +4,7 @@ import * as path from 'path';
 import { GaussianMixture } from '../models/gaussian-mixture';
 import { sampleSize } from '../core/score';
 import { SampleProgress, sample } from '../solvers/sample';
+import { getSolver } from '../solvers/registry';
 import { ConfigError } from '../configs/errors';
 import { Source, locate } from '../configs/load';
 import { BuiltModel, ModelCache, buildModel } from '../configs/model-loader';
@@ -197,8 +198,8 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions =
       solver: {
         name: result.solver,
         settings: resolvedSettings,
-        // Adaptive solvers (rtol/atol) choose their own steps: null unless steps was given.
-        steps: (resolvedSettings.steps as number | undefined) ?? ('rtol' in resolvedSettings ? null : built.sde.N),
+        // Adaptive solvers choose their own steps (null); fixed-step ones default to the SDE's N.
+        steps: getSolver(result.solver).adaptive ? null : ((resolvedSettings.steps as number | undefined) ?? built.sde.N),
         eps: (resolvedSettings.eps as number | undefined) ?? built.sde.defaultEps,
       },
       model: {

@@ -323,28 +323,14 @@ async function cmdInspect(args: Args, io: Io): Promise<number> {
   return EXIT_OK;
 }
 
-/** What the settings every solver shares mean (the descriptions live in solvers/solver.ts comments). */
-const COMMON_SETTING_DOCS: Record<string, string> = {
-  steps: "number of steps (grid intervals); default: the SDE's N",
-  eps: "smallest time integrated to; default: the SDE's (1e-3 VP family, 1e-5 VE)",
-  grid: "'uniform' in t, or 'edm' ρ-spacing in σ",
-  rho: 'ρ of the EDM grid',
-  denoise: 'one noise-free reverse-diffusion step from eps to 0 at the end (one more evaluation)',
-  predictor: 'predictor of each step',
-  corrector: 'corrector (Langevin steps) before each predictor step',
-  snr: 'target signal-to-noise ratio of a corrector step',
-  correctorSteps: 'corrector steps per grid step',
-  norm: 'Langevin/error norms per sample (batch-invariant) or batch-wide (the reference implementation)',
-  rtol: 'relative tolerance of the adaptive step',
-  atol: 'absolute tolerance of the adaptive step',
-};
-
 function cmdSolvers(args: Args, io: Io): Promise<number> {
   const list = SOLVERS.map((s) => ({
     name: s.name,
     family: s.family,
     summary: s.summary,
-    settings: describeFields(s.settings).map((f) => ({ ...f, description: f.description ?? COMMON_SETTING_DOCS[f.path] })),
+    adaptive: s.adaptive,
+    budget: s.budget,
+    settings: describeFields(s.settings),
   }));
   if (args.json) {
     io.stdout(`${JSON.stringify(list, null, 2)}\n`);
@@ -352,7 +338,7 @@ function cmdSolvers(args: Args, io: Io): Promise<number> {
   }
   const lines: string[] = [];
   for (const s of list) {
-    lines.push(`${s.name} (${s.family}): ${s.summary}`);
+    lines.push(`${s.name} (${s.family}, ${s.adaptive ? 'adaptive' : 'fixed steps'}; budget: ${s.budget.join(', ')}): ${s.summary}`);
     const width = Math.max(...s.settings.map((f) => f.path.length));
     const typeWidth = Math.max(...s.settings.map((f) => f.type.length));
     for (const f of s.settings) {

@@ -21,6 +21,7 @@ import {
 } from './load';
 import { checkExperiment } from './resolve';
 import { ExperimentConfig } from './schema';
+import { budgetAxes } from '../solvers/registry';
 
 /**
  * A sweep: one base experiment and axes of values to vary, run as the cartesian product.
@@ -39,8 +40,11 @@ import { ExperimentConfig } from './schema';
  * inherited settings that only other solvers take); path values are relative to the sweep file.
  */
 
-/** Axes whose values move a cell along a quality-vs-cost line rather than start a new line. */
-export const BUDGET_AXES = ['solver.steps', 'solver.rtol', 'solver.atol'];
+/**
+ * Axes whose values move a cell along a quality-vs-cost line rather than start a new line: the
+ * settings each solver declares as its budget (solvers/registry.ts).
+ */
+export const BUDGET_AXES = budgetAxes();
 
 export const sweepConfigSchema = z
   .object({

@@ -6,6 +6,7 @@ import { NoiseSource, Stream } from '../core/noise';
 import { resolveSettings } from '../solvers/registry';
 import { sample } from '../solvers/sample';
 import { odeRk45 } from '../solvers/ode-rk45';
+import { solverNoise } from '../solvers/noise';
 
 const GAUSS: GaussianMixtureSpec = { means: [[1, -2]], stds: [[0.5, 2]] };
 const MU = [1, -2];
@@ -162,7 +163,8 @@ describe('ode_rk45 evaluations', () => {
         n,
         dim: 2,
         grid: new Float64Array([1, 0.5, 1e-5]),
-        noise: new NoiseSource(0),
+        noise: solverNoise('step', new NoiseSource(0), n, 2, 1),
+        wantsDenoised: false,
         warn: () => {},
         stepDone: (_step, t) => reached.push(t),
       },
