@@ -77,7 +77,7 @@ export async function initialSteps(
     for (let j = r * width, end = j + width; j < end; j++) ys[j] = y[j] + dir * hp * k1[j];
   }
   const v = st.views(m);
-  await field(v.ys, v.ts, v.k[1]);
+  await field(v.ys, v.ts, v.k[1], rows.idx);
   const k2 = st.k[1];
   for (let r = 0; r < m; r++) {
     let s2 = 0;

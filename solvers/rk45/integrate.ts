@@ -49,16 +49,16 @@ export async function integrateRk45(p: Rk45Problem, o: Rk45Options): Promise<Rk4
   const dir = t1 < t0 ? -1 : 1;
   const hMin = o.hMin ?? 1e-10 * Math.abs(t0);
   const stats: Rk45Stats = { iterations: 0, calls: 0, evaluations: 0 };
-  const field: VectorField = (ys, ts, out) => {
+  const field: VectorField = (ys, ts, out, samples) => {
     stats.calls++;
     stats.evaluations += ts.length;
-    return p.field(ys, ts, out);
+    return p.field(ys, ts, out, samples);
   };
   // Accepted states live in y (row idx[r]); stage buffers hold the compacted active rows.
   const rows = new ActiveRows(n, t0);
   const st = new Stages(n, width);
   const sq = new Float64Array(n);
-  await field(y, rows.t, st.k[0]);
+  await field(y, rows.t, st.k[0], rows.idx);
   if (o.h0 !== undefined) rows.h.fill(dir * Math.min(o.h0, span));
   else await initialSteps(rows, y, field, st, t0, dir, span, o);
 
