@@ -19,8 +19,13 @@ test('npm run bench --quick writes its JSON and markdown report', async () => {
   }
   const json = JSON.parse(readFileSync(path.join(out, 'bench.json'), 'utf8'));
   expect(json.machine.cores).toBeGreaterThan(0);
-  expect(json.overhead).toHaveLength(5);
-  for (const row of json.overhead) expect(row.ratio).toBeGreaterThan(0);
+  expect(json.overhead).toHaveLength(6);
+  for (const row of json.overhead) {
+    // The ratios are what the report says they are, and a sampler run contains its network runs.
+    expect(row.ratio).toBeCloseTo(row.samplerMs / (row.nfe * row.rawRunMs), 10);
+    expect(row.inRunRatio).toBeGreaterThanOrEqual(1);
+    if (!row.solver.startsWith('ode_rk45')) expect(row.nfe).toBe(4); // --quick: 4 evaluations
+  }
   expect(json.accuracy.ode.length).toBeGreaterThan(0);
   expect(json.accuracy.sde.length).toBeGreaterThan(0);
   // Torch is optional: either a row per solver, or a message saying why it was skipped.

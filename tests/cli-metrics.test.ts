@@ -109,7 +109,8 @@ describe('MMD, moments, pixels', () => {
     const img = normals(20, 16, 1);
     const m = computeMetrics(img, normals(20, 16, 2), [1, 4, 4], { dataRange: [-3, 3] });
     expect(Object.keys(m).sort()).toEqual(['covError', 'meanError', 'mmd2', 'pixelHist', 'pixelMean', 'pixelStd', 'refPixelMean', 'refPixelStd', 'sw']);
-    expect(m.pixelHist).toBeGreaterThanOrEqual(0);
+    // Two independent draws of the same distribution: some histogram difference, but small.
+    expect(m.pixelHist).toBeGreaterThan(0);
     expect(m.pixelHist).toBeLessThan(0.5);
   });
 });

@@ -80,8 +80,10 @@ describe('score-sde run', () => {
       environment: { cores: os.cpus().length },
     });
     expect(manifest.config.solver).toEqual({ name: 'euler_maruyama', steps: 500, grid: 'uniform', denoise: false, noise: 'step' });
-    expect(manifest.wallTimeMs).toBeGreaterThan(0);
+    // Milliseconds: a million score evaluations take more than 1 ms, and no longer than the command.
+    expect(manifest.wallTimeMs).toBeGreaterThan(1);
     expect(manifest.totalTimeMs).toBeGreaterThanOrEqual(manifest.wallTimeMs);
+    expect(manifest.totalTimeMs).toBeLessThanOrEqual(seconds * 1000);
     expect(Object.keys(manifest.metrics).sort()).toEqual(['covError', 'meanError', 'mmd2', 'sw']);
 
     // preview.png: a PNG.

@@ -30,6 +30,8 @@ import {
   sample,
 } from '../index';
 import { columnMeans, moments } from './support/stats';
+import { scaledNoiseEulerMaruyama } from './support/wrong-solvers';
+import type { SolverRef } from '../solvers/request';
 
 const { abs, exp, log, sqrt } = Math;
 
@@ -264,5 +266,30 @@ describe('NFE is what the solver really spent', () => {
     expect(c.calls).toBe(2);
     expect(c.evaluations).toBe(7);
     expect(c.sampleShape).toEqual([2]);
+  });
+});
+
+describe('the noise scale is pinned: Euler–Maruyama against noise variance × 1.1', () => {
+  /**
+   * The moment tests above allow 4 SE + 6% at n = 2000, which +10% noise variance passes (it
+   * raises the output variance by ~10%). Here n = 10 000 at 500 steps: the pooled relative
+   * variance error (both coordinates) has SE √(2/n)/√2 = 1%; measured −1.0..−0.7% for the correct
+   * solver, +8.9..+9.2% with the noise variance × 1.1. Threshold 4 SE + 1.5% = 5.5%.
+   */
+  const n = 10_000;
+  const threshold = 4 * Math.sqrt(2 / n) / Math.SQRT2 + 0.015;
+  const pooledRelVar = (x: Float64Array) => {
+    const m = moments(x, 2);
+    return (m.cov[0] / SD[0] ** 2 + m.cov[3] / SD[1] ** 2) / 2 - 1;
+  };
+  test.each(SDES)('%s', async (_name, make) => {
+    const sde = make();
+    const model = new GaussianMixtureScore(sde, { means: [MU], stds: [SD] });
+    const run = async (solver: SolverRef) => pooledRelVar((await sample({ sde, model, solver, settings: { steps: 500 }, n, seed: 3 })).samples.data);
+    const good = await run('euler_maruyama');
+    const wrong = await run(scaledNoiseEulerMaruyama(1.1));
+    console.log(`${sde.kind}: pooled relative variance error ${good.toFixed(4)} (noise variance × 1.1: ${wrong.toFixed(4)}), threshold ${threshold.toFixed(4)}`);
+    expect(Math.abs(good)).toBeLessThan(threshold);
+    expect(Math.abs(wrong)).toBeGreaterThan(threshold);
   });
 });

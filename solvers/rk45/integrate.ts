@@ -49,10 +49,10 @@ export async function integrateRk45(p: Rk45Problem, o: Rk45Options): Promise<Rk4
   const dir = t1 < t0 ? -1 : 1;
   const hMin = o.hMin ?? 1e-10 * Math.abs(t0);
   const stats: Rk45Stats = { iterations: 0, calls: 0, evaluations: 0 };
-  const field: VectorField = (ys, ts, out, samples) => {
+  const field: VectorField = (ys, ts, out, ids) => {
     stats.calls++;
     stats.evaluations += ts.length;
-    return p.field(ys, ts, out, samples);
+    return p.field(ys, ts, out, ids);
   };
   // Accepted states live in y (row idx[r]); stage buffers hold the compacted active rows.
   const rows = new ActiveRows(n, t0);

@@ -3,8 +3,9 @@ import { DOPRI5, STAGES } from './tableau';
 
 /**
  * A vector field on rows of a state: out = f(y, t) for m rows of `width` values in y, each row at
- * its own time t[r]. y, t and out are views of exactly m rows; rows[r] is the problem row (sample)
- * that row r is, for fields with per-sample parameters (the likelihood's fixed Hutchinson probes).
+ * its own time t[r]. y, t and out are views of exactly m rows; rows[r] is the index (0 … n − 1)
+ * of the problem's row that row r holds (rows are compacted as they finish), for fields that
+ * carry per-row data (a per-sample noise vector, say).
  */
 export type VectorField = (y: Float64Array, t: Float64Array, out: Float64Array, rows: Int32Array) => Promise<void>;
 
@@ -48,7 +49,6 @@ export async function attemptStep(rows: ActiveRows, y: Float64Array, field: Vect
   const width = st.width;
   const { ys, ts, k } = st;
   const v = st.views(m);
-  const samples = idx.subarray(0, m);
   for (let s = 1; s < STAGES; s++) {
     const a = DOPRI5.a[s];
     const c = DOPRI5.c[s];
@@ -62,7 +62,7 @@ export async function attemptStep(rows: ActiveRows, y: Float64Array, field: Vect
         ys[j] = y[yj] + h * sum;
       }
     }
-    await field(v.ys, v.ts, v.k[s], samples);
+    await field(v.ys, v.ts, v.k[s], idx.subarray(0, m));
   }
 }
 
