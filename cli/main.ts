@@ -13,6 +13,7 @@ import { EXIT_OK, EXIT_USAGE, UsageError, exitCodeFor } from './exit-codes';
 import { defaultRunDir, runExperiment } from './experiment';
 import { packageJson } from './fsutil';
 import { formatInspect, inspectModel } from './inspect';
+import { cmdLikelihood, likelihoodBuilder } from './likelihood';
 import { defaultSweepDir, runSweep } from './sweep';
 import { TIMING_COLUMNS, flatRows } from './sweep-results';
 
@@ -21,6 +22,7 @@ import { TIMING_COLUMNS, flatRows } from './sweep-results';
  *   score-sde run <config> [--set k=v ...] [--out dir] [--json] [--quiet]
  *   score-sde sweep <sweep> [--set k=v ...] [--out dir] [--workers N] [--limit K] [--json] [--quiet]
  *   score-sde validate <config|sweep> [--set k=v ...] [--json]
+ *   score-sde likelihood <config> --data <file.npy> [options]   (see ./likelihood.ts)
  *   score-sde inspect <model.onnx> [--json]
  *   score-sde solvers [--json]
  *   score-sde schema [--json]
@@ -50,7 +52,7 @@ export const processIo: Io = {
 };
 
 type Args = Record<string, unknown> & { _: (string | number)[] };
-type Command = 'run' | 'sweep' | 'validate' | 'inspect' | 'solvers' | 'schema';
+type Command = 'run' | 'sweep' | 'validate' | 'likelihood' | 'inspect' | 'solvers' | 'schema';
 
 function setList(v: unknown): string[] {
   if (v === undefined) return [];
@@ -101,6 +103,12 @@ function parser(onCommand: (cmd: Command, args: Args) => void) {
           .option('set', setOption)
           .option('json', { type: 'boolean', describe: 'Print JSON instead of YAML' }),
       (a) => onCommand('validate', a as Args),
+    )
+    .command(
+      'likelihood <config>',
+      'log p(x) (nats) and bits/dim of data rows under the config\'s model, by the probability-flow ODE',
+      likelihoodBuilder,
+      (a) => onCommand('likelihood', a as Args),
     )
     .command(
       'inspect <model>',
@@ -174,6 +182,8 @@ async function dispatch(cmd: Command, args: Args, io: Io): Promise<number> {
       return cmdSweep(args, io);
     case 'validate':
       return cmdValidate(args, io);
+    case 'likelihood':
+      return cmdLikelihood(args, io);
     case 'inspect':
       return cmdInspect(args, io);
     case 'solvers':
