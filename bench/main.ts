@@ -3,7 +3,7 @@
  * sampler loop on the same weights, and accuracy per NFE on the exact mixture. Ratios measured
  * in one run are the headline; absolute times depend on the machine and are recorded with it.
  *
- *   npm run bench -- [--quick] [--threads N] [--reps N] [--out DIR] [--only overhead,torch,accuracy]
+ *   npm run bench -- [--quick] [--threads N] [--reps N] [--out DIR] [--only overhead,torch,accuracy,likelihood]
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { accuracyPerNfe, AccuracyResult } from './accuracy';
 import { measureOverhead, OverheadRow } from './overhead';
 import { compareWithTorch, TorchResult } from './torch';
+import { LikelihoodBenchRow, likelihoodTimes } from './likelihood';
 import { ROOT } from './root';
 import { markdownReport } from './report';
 
@@ -27,6 +28,7 @@ export interface BenchResult {
   overhead: OverheadRow[];
   torch?: TorchResult;
   accuracy?: AccuracyResult;
+  likelihood?: LikelihoodBenchRow[];
 }
 
 const MLP = 'models/toy2d/mixture-vp.onnx';
@@ -69,6 +71,10 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     log('accuracy per NFE (exact mixture)');
     result.accuracy = await accuracyPerNfe(o.quick);
   }
+  if (o.only.includes('likelihood')) {
+    log('likelihood: time per sample');
+    result.likelihood = await likelihoodTimes(o.quick, o.threads);
+  }
   mkdirSync(o.out, { recursive: true });
   atomicWrite(path.join(o.out, 'bench.json'), JSON.stringify(result, null, 2) + '\n');
   const md = markdownReport(result);
@@ -97,7 +103,7 @@ function parseArgs(argv: string[]): BenchOptions {
     threads: Number(get('threads') ?? os.cpus().length),
     reps: Number(get('reps') ?? (quick ? 1 : 5)),
     out: path.resolve(get('out') ?? path.join(ROOT, 'bench', 'results')),
-    only: (get('only') ?? 'overhead,torch,accuracy').split(','),
+    only: (get('only') ?? 'overhead,torch,accuracy,likelihood').split(','),
   };
 }
 
