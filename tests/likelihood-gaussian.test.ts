@@ -11,7 +11,8 @@
  * divergence off by 1% (misses by 0.15–0.18 nats), and a prior with a std 1% off (0.075 nats),
  * both far beyond TOL.
  */
-import { GaussianMixtureScore, SDE, ScoreModel, logLikelihood, makeSDE, priorLogProb } from '../index';
+import { GaussianMixtureScore, SDE, logLikelihood, makeSDE, priorLogProb } from '../index';
+import { scaledDivergence } from './support/wrong-divergence';
 
 const { log, sqrt } = Math;
 
@@ -53,17 +54,6 @@ function maxAbsDiff(a: Float64Array, b: Float64Array): number {
   return m;
 }
 
-/** The exact model with its divergence scaled by `factor`: a deliberately wrong divergence. */
-function scaledDivergence(model: GaussianMixtureScore, factor: number): ScoreModel {
-  return {
-    sampleShape: model.sampleShape,
-    score: (x, t, out) => model.score(x, t, out),
-    async scoreDivergence(x, t, out, div) {
-      await model.scoreDivergence(x, t, out, div);
-      for (let i = 0; i < div.length; i++) div[i] *= factor;
-    },
-  };
-}
 
 describe.each(SDES)('Gaussian data, %s SDE: log p from the PF-ODE against its closed form', (_name, sde) => {
   const model = new GaussianMixtureScore(sde, { means: [MEAN], stds: [STD] });

@@ -22,7 +22,6 @@ import {
   NoiseSource,
   ProbeKind,
   ScoreDifferences,
-  ScoreModel,
   DEFAULT_DIVERGENCE,
   divergenceEstimator,
   drawProbes,
@@ -30,6 +29,7 @@ import {
   makeSDE,
   meanAndStderr,
 } from '../index';
+import { scaledDivergence } from './support/wrong-divergence';
 
 const Z = 4;
 const sde = makeSDE({ kind: 'vp' });
@@ -129,16 +129,6 @@ describe('Hutchinson through the ODE: unbiased log p, honest per-sample standard
   for (let i = 0; i < R; i++) data.set(point, 2 * i);
   const opts = { sde, rtol: 1e-5, atol: 1e-5 };
 
-  function scaledDivergence(inner: GaussianMixtureScore, factor: number): ScoreModel {
-    return {
-      sampleShape: inner.sampleShape,
-      score: (x, t, out) => inner.score(x, t, out),
-      async scoreDivergence(x, t, out, div) {
-        await inner.scoreDivergence(x, t, out, div);
-        for (let i = 0; i < div.length; i++) div[i] *= factor;
-      },
-    };
-  }
 
   test('mean of 400 single-probe estimates = exact within Z SE; reported SE with 8 probes matches the spread', async () => {
     const exact = await logLikelihood({ ...opts, model, data: data.subarray(0, 2) });

@@ -21,7 +21,8 @@
  * The test asserts (1) the decomposition holds to ODE_TOL, and (2) |estimate − log p_0| is within
  * the stated bias bounds + ODE_TOL. Negative control: a divergence 1% off breaks (1) and (2).
  */
-import { GaussianMixture, GaussianMixtureScore, SDE, ScoreModel, logLikelihood, makeSDE, priorLogProb } from '../index';
+import { GaussianMixture, GaussianMixtureScore, SDE, logLikelihood, makeSDE, priorLogProb } from '../index';
+import { scaledDivergence } from './support/wrong-divergence';
 
 const SPEC = {
   means: [
@@ -55,16 +56,6 @@ function maxAbs(v: ArrayLike<number>): number {
   return m;
 }
 
-function scaledDivergence(model: GaussianMixtureScore, factor: number): ScoreModel {
-  return {
-    sampleShape: model.sampleShape,
-    score: (x, t, out) => model.score(x, t, out),
-    async scoreDivergence(x, t, out, div) {
-      await model.scoreDivergence(x, t, out, div);
-      for (let i = 0; i < div.length; i++) div[i] *= factor;
-    },
-  };
-}
 
 describe.each(CASES)('mixture data, %s SDE: the PF-ODE recovers log p_0 up to the eps and prior biases', (_name, sde, bound) => {
   const model = new GaussianMixtureScore(sde, MIX);
