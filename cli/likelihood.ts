@@ -68,10 +68,14 @@ export async function cmdLikelihood(args: Args, io: Io): Promise<number> {
       `${path.relative(io.cwd, out) || '.'}: ${summary.n} samples, log p ${f(summary.logp, 3)} nats` +
         (summary.bpd ? `, ${f(summary.bpd, 4)} bits/dim` : '') +
         (summary.truth ? `; true log p ${f(summary.truth.logp, 3)}, model − true ${f(summary.truth.gap, 4)}` : '') +
-        `; ${summary.divergence.method}, NFE ${summary.nfe.toFixed(1)} (${summary.modelEvaluations.toFixed(0)} model evaluations) per sample, ${(summary.timePerSampleMs / 1000).toFixed(2)} s per sample\n`,
+        `; ${summary.divergence.method}, NFE ${summary.nfe.toFixed(1)} (${summary.modelEvaluations.toFixed(0)} model evaluations) per sample, ${formatMs(summary.timePerSampleMs)} per sample\n`,
     );
   }
   return EXIT_OK;
+}
+
+function formatMs(ms: number): string {
+  return ms < 1000 ? `${ms.toPrecision(3)} ms` : `${(ms / 1000).toFixed(2)} s`;
 }
 
 export interface LikelihoodRunOptions {

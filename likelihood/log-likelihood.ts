@@ -77,7 +77,7 @@ export async function logLikelihood(o: LikelihoodOptions): Promise<LikelihoodRes
   const dim = sampleSize(model.sampleShape);
   const n = o.data.length / dim;
   if (!Number.isInteger(n) || n === 0) throw new ParameterError(`likelihood data has ${o.data.length} values: not a positive multiple of the sample size ${dim} ([${model.sampleShape.join(', ')}])`);
-  const rk = odeRk45.settings.parse({ rtol: o.rtol ?? 1e-5, atol: o.atol ?? 1e-5, ...(o.maxSteps !== undefined ? { maxSteps: o.maxSteps } : {}) });
+  const rk = rk45Settings(o);
   const eps = o.eps ?? 1e-5;
   if (!(eps > 0 && eps < sde.T)) throw new ParameterError(`likelihood eps must be in (0, T = ${sde.T}), got ${eps}`);
   const div: DivergenceSettings = { ...DEFAULT_DIVERGENCE, ...o.divergence };
@@ -148,6 +148,16 @@ export async function logLikelihood(o: LikelihoodOptions): Promise<LikelihoodRes
     modelEvaluations: (evaluations / n) * perRow,
     settings: { eps, T: sde.T, rtol: rk.rtol, atol: rk.atol, maxSteps: rk.maxSteps, divergence: { ...div, method }, quantization: o.quantization },
   };
+}
+
+/** rtol, atol, maxSteps checked by ode_rk45's own schema (its defaults for the controller's other settings). */
+function rk45Settings(o: LikelihoodOptions) {
+  const parsed = odeRk45.settings.safeParse({ rtol: o.rtol ?? 1e-5, atol: o.atol ?? 1e-5, ...(o.maxSteps !== undefined ? { maxSteps: o.maxSteps } : {}) });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ParameterError(`likelihood ${issue.path.join('.')}: ${issue.message}`);
+  }
+  return parsed.data;
 }
 
 /** out = [f̃(x, t), ∇·f̃ per channel] per row of width dim + channels (see logLikelihood). */

@@ -76,6 +76,7 @@ test.each([
   ['data rows of the wrong size', ['--data', 'FASHION'], /--data .* rows of 784 values, but the model's samples have 2/],
   ['--dequantize without a data range', ['--data', 'GAUSS', '--dequantize'], /--dequantize needs a data range/],
   ['--method exact on a model without a closed form', ['--data', 'FASHION', '--method', 'exact'], /needs a model with the divergence in closed form/],
+  ['a negative tolerance', ['--data', 'GAUSS', '--rtol=-1'], /likelihood rtol: /],
 ])('refuses %s (exit 2)', async (_what, args, message) => {
   const config = args.includes('exact') ? path.join(EXAMPLES, 'fashion-mnist-vp.yaml') : gaussianConfig();
   const data = args.map((a) => (a === 'FASHION' ? FASHION_DATA : a === 'GAUSS' ? gaussianData(5).file : a));
