@@ -13,7 +13,8 @@
  *     spread 0.83 nats); their mean equals the exact-divergence value (−1.456) within Z standard
  *     errors, and the per-sample standard error the likelihood reports with 8 probes matches the
  *     spread of single-probe estimates / √8 within 25%. Negative control: the value with a
- *     divergence 2% off (−1.246) is outside the same Z threshold.
+ *     divergence 2% off (−1.246) is outside the same Z threshold. Batches of 7 give the same values
+ *     bit for bit (probes are keyed by the global sample index).
  */
 import {
   Directions,
@@ -142,5 +143,8 @@ describe('Hutchinson through the ODE: unbiased log p, honest per-sample standard
     const eight = await logLikelihood({ ...opts, model, data: data.subarray(0, 40), divergence: { method: 'hutchinson', probes: 8 } });
     const reported = meanAndStderr(eight.logpStderr!)[0];
     expect(Math.abs(reported / ((se * Math.sqrt(R)) / Math.sqrt(8)) - 1)).toBeLessThan(0.25);
+    // Probes belong to samples, not batches: the same values in batches of 7 (bit for bit).
+    const batched = await logLikelihood({ ...opts, model, data: data.subarray(0, 40), divergence: { method: 'hutchinson', probes: 8 }, batchSize: 7 });
+    expect(Array.from(batched.logp)).toEqual(Array.from(eight.logp));
   });
 });
