@@ -3,13 +3,14 @@
  * sampler loop on the same weights, and accuracy per NFE on the exact mixture. Ratios measured
  * in one run are the headline; absolute times depend on the machine and are recorded with it.
  *
- *   npm run bench -- [--quick] [--threads N] [--reps N] [--out DIR] [--only overhead,torch,accuracy,likelihood]
+ *   npm run bench -- [--quick] [--threads N] [--reps N] [--out DIR] [--only noise,overhead,torch,accuracy,likelihood]
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { accuracyPerNfe, AccuracyResult } from './accuracy';
 import { measureOverhead, OverheadRow } from './overhead';
+import { benchNoise, NoiseBench } from './noise';
 import { compareWithTorch, TorchResult } from './torch';
 import { LikelihoodBenchRow, likelihoodTimes } from './likelihood';
 import { ROOT } from './root';
@@ -26,6 +27,7 @@ export interface BenchOptions {
 export interface BenchResult {
   machine: { cores: number; cpu: string; node: string; onnxruntime: string; date: string; threads: number; reps: number; quick: boolean };
   overhead: OverheadRow[];
+  noise?: NoiseBench;
   torch?: TorchResult;
   accuracy?: AccuracyResult;
   likelihood?: LikelihoodBenchRow[];
@@ -56,6 +58,10 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
         { model: MLP, batch: 4096, nfe: 50 },
         { model: UNET, batch: 64, nfe: 20 },
       ];
+  if (o.only.includes('noise')) {
+    log('noise: normals and Brownian paths');
+    result.noise = benchNoise(o.quick ? 1 : o.reps);
+  }
   if (o.only.includes('overhead')) {
     for (const c of cases) {
       log(`overhead: ${c.model} batch ${c.batch}`);
@@ -103,7 +109,7 @@ function parseArgs(argv: string[]): BenchOptions {
     threads: Number(get('threads') ?? os.cpus().length),
     reps: Number(get('reps') ?? (quick ? 1 : 5)),
     out: path.resolve(get('out') ?? path.join(ROOT, 'bench', 'results')),
-    only: (get('only') ?? 'overhead,torch,accuracy,likelihood').split(','),
+    only: (get('only') ?? 'noise,overhead,torch,accuracy,likelihood').split(','),
   };
 }
 

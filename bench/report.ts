@@ -12,6 +12,13 @@ function table(head: string[], rows: (string | number)[][]): string {
 export function markdownReport(r: BenchResult): string {
   const m = r.machine;
   let md = `# score-sde benchmark\n\n${m.date} · ${m.cores} cores (${m.cpu}) · Node ${m.node} · onnxruntime ${m.onnxruntime} · ${m.threads} threads · median of ${m.reps}${m.quick ? ' · QUICK (smoke settings, numbers not meaningful)' : ''}\n\n`;
+  if (r.noise) {
+    const n = r.noise;
+    md += `## Noise: ns per standard normal (${n.elements} at a time)\n\nziggurat ${f(n.ziggurat, 1)} ns, Box–Muller on the same Philox words ${f(n.boxMuller, 1)} ns (×${f(n.boxMuller / n.ziggurat, 2)}).\n\n`;
+    md += `Per coordinate and step: one draw per step ('step' noise) against the Brownian tree of depth ${n.depth} ('path' noise), uniform grids on [1e-3, 1].\n\n`;
+    md += table(['steps', "'step' ns", "'path' ns", 'path / step'], n.paths.map((p) => [p.steps, f(p.stepNs, 1), f(p.pathNs, 1), f(p.ratio, 1)]));
+    md += '\n';
+  }
   if (r.overhead.length) {
     md += '## Overhead: sampler wall time / (NFE × bare session.run of the batch)\n\n';
     md += 'ratio: against a bare session.run on prepared tensors, timed between sampler runs. in-run ratio: against the time the run itself spent inside session.run (the rest is JavaScript: conversions, solver arithmetic, noise).\n\n';
