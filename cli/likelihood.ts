@@ -37,7 +37,8 @@ export function likelihoodBuilder(y: Argv): Argv {
   return y
     .positional('config', { type: 'string', describe: 'Experiment config (YAML or JSON): its model, SDE and device' })
     .option('data', { type: 'string', demandOption: true, requiresArg: true, describe: 'A .npy of data rows [n, ...sampleShape]' })
-    .option('n', { type: 'number', requiresArg: true, describe: 'Use the first n rows (default: all)' })
+    .option('from', { type: 'number', default: 0, describe: 'First data row (its global index keys the probes and dequantization noise, so runs over row ranges join into one run)' })
+    .option('n', { type: 'number', requiresArg: true, describe: 'Use n rows from --from (default: all the rest)' })
     .option('method', { choices: DIVERGENCE_METHODS, default: 'auto', describe: 'Divergence: exact (closed form), jacobian (full trace), hutchinson; auto: exact, else jacobian up to --jacobian-max-dim, else hutchinson' })
     .option('probes', { type: 'number', default: 1, describe: 'Hutchinson probes per sample (2 or more give a per-sample standard error)' })
     .option('probe', { choices: PROBE_KINDS, default: 'rademacher', describe: 'Hutchinson probe distribution' })
@@ -80,6 +81,7 @@ function formatMs(ms: number): string {
 
 export interface LikelihoodRunOptions {
   data: string;
+  from: number;
   n?: number;
   method: (typeof DIVERGENCE_METHODS)[number];
   probes: number;
@@ -106,6 +108,7 @@ function likelihoodSettings(a: Args, cwd: string): Omit<LikelihoodRunOptions, 'o
   };
   return {
     data: path.resolve(cwd, String(a.data)),
+    from: int('from', 0)!,
     n: int('n', 1),
     method: a.method as LikelihoodRunOptions['method'],
     probes: int('probes', 1)!,
@@ -149,10 +152,11 @@ export async function runLikelihood(config: ExperimentConfig, o: LikelihoodRunOp
     if (arr.shape.length < 2 || per !== dim) {
       throw new UsageError(`--data ${o.data} has shape [${arr.shape.join(', ')}]: rows of ${per} values, but the model's samples have ${dim} ([${shape.join(', ')}])`);
     }
-    const n = Math.min(o.n ?? arr.shape[0], arr.shape[0]);
-    const data = npyToFloat64(arr).subarray(0, n * dim);
+    if (o.from >= arr.shape[0]) throw new UsageError(`--from ${o.from}: ${o.data} has only ${arr.shape[0]} rows`);
+    const n = Math.min(o.n ?? arr.shape[0] - o.from, arr.shape[0] - o.from);
+    const data = npyToFloat64(arr).subarray(o.from * dim, (o.from + n) * dim);
     const quantization = quantizationFor(o.dequantize, built.dataRange);
-    log(`likelihood of ${n} × [${shape.join(', ')}] from ${path.basename(o.data)} on ${built.sdeSpec.kind.toUpperCase()} (${built.executionProvider})${quantization ? `, dequantized in [${quantization.range.join(', ')}]` : ''}`);
+    log(`likelihood of ${n} × [${shape.join(', ')}] from ${path.basename(o.data)}${o.from ? ` (rows ${o.from}–${o.from + n - 1})` : ''} on ${built.sdeSpec.kind.toUpperCase()} (${built.executionProvider})${quantization ? `, dequantized in [${quantization.range.join(', ')}]` : ''}`);
     const t0 = performance.now();
     const r = await logLikelihood({
       sde: built.sde,
@@ -163,6 +167,7 @@ export async function runLikelihood(config: ExperimentConfig, o: LikelihoodRunOp
       rtol: o.rtol,
       atol: o.atol,
       batchSize: o.batchSize,
+      firstSample: o.from,
       divergence: { method: o.method, probes: o.probes, probe: o.probe, jacobianMaxDim: o.jacobianMaxDim, fdStep: o.fdStep, seed: o.seed },
       onBatch: (done, total) => log(`  ${done}/${total} samples, ${((performance.now() - t0) / 1000).toFixed(1)} s`),
     });
@@ -212,7 +217,7 @@ function describe(
     name: config.name ?? 'run',
     createdAt: new Date().toISOString(),
     configFile: o.configFile,
-    data: { file: o.data, n: c.n, sampleShape: c.shape },
+    data: { file: o.data, from: o.from, n: c.n, sampleShape: c.shape },
     model: {
       type: config.model.type,
       path: config.model.type === 'onnx' ? config.model.path : undefined,

@@ -72,6 +72,21 @@ test('Fashion-MNIST U-Net: bits/dim of dequantized test images (7-bit offset for
   expect(readNpy(path.join(out, 'logp-stderr.npy')).shape).toEqual([2]);
 });
 
+test('--from: a run over a row range gives the rows of the whole run, bit for bit (Hutchinson probes keyed by row)', async () => {
+  const { file } = gaussianData(6);
+  const args = ['likelihood', gaussianConfig(), '--data', file, '--method', 'hutchinson', '--probe', 'gaussian', '--quiet'];
+  expect((await cli([...args, '--out', path.join(tmp, 'whole')])).code).toBe(0);
+  expect((await cli([...args, '--from', '2', '--n', '3', '--out', path.join(tmp, 'part')])).code).toBe(0);
+  const whole = npyToFloat64(readNpy(path.join(tmp, 'whole', 'logp.npy')));
+  const part = npyToFloat64(readNpy(path.join(tmp, 'part', 'logp.npy')));
+  expect(Array.from(part)).toEqual(Array.from(whole.subarray(2, 5)));
+  // Without the offset (the same rows as rows 0–2) the probes differ, and so do the values.
+  writeNpy(path.join(tmp, 'rows2-4.npy'), npyToFloat64(readNpy(file)).subarray(4, 10), [3, 2], 'float64');
+  expect((await cli([...args.slice(0, 3), path.join(tmp, 'rows2-4.npy'), ...args.slice(4), '--out', path.join(tmp, 'shifted')])).code).toBe(0);
+  const shifted = npyToFloat64(readNpy(path.join(tmp, 'shifted', 'logp.npy')));
+  expect(Array.from(shifted)).not.toEqual(Array.from(part));
+});
+
 test.each([
   ['data rows of the wrong size', ['--data', 'FASHION'], /--data .* rows of 784 values, but the model's samples have 2/],
   ['--dequantize without a data range', ['--data', 'GAUSS', '--dequantize'], /--dequantize needs a data range/],
