@@ -3,7 +3,7 @@
  * sampler loop on the same weights, and accuracy per NFE on the exact mixture. Ratios measured
  * in one run are the headline; absolute times depend on the machine and are recorded with it.
  *
- *   npm run bench -- [--quick] [--threads N] [--reps N] [--out DIR] [--only noise,overhead,torch,accuracy] [--device cpu|cuda]
+ *   npm run bench -- [--quick] [--threads N] [--reps N] [--out DIR] [--only noise,overhead,torch,accuracy,likelihood] [--device cpu|cuda]
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
@@ -12,6 +12,7 @@ import { accuracyPerNfe, AccuracyResult } from './accuracy';
 import { measureOverhead, OverheadRow } from './overhead';
 import { benchNoise, NoiseBench } from './noise';
 import { compareWithTorch, TorchResult } from './torch';
+import { LikelihoodBenchRow, likelihoodTimes } from './likelihood';
 import { ROOT } from './root';
 import { markdownReport } from './report';
 
@@ -31,6 +32,7 @@ export interface BenchResult {
   noise?: NoiseBench;
   torch?: TorchResult;
   accuracy?: AccuracyResult;
+  likelihood?: LikelihoodBenchRow[];
 }
 
 const MLP = 'models/toy2d/mixture-vp.onnx';
@@ -78,6 +80,10 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     log('accuracy per NFE (exact mixture)');
     result.accuracy = await accuracyPerNfe(o.quick);
   }
+  if (o.only.includes('likelihood')) {
+    log('likelihood: time per sample');
+    result.likelihood = await likelihoodTimes(o.quick, o.threads);
+  }
   mkdirSync(o.out, { recursive: true });
   atomicWrite(path.join(o.out, 'bench.json'), JSON.stringify(result, null, 2) + '\n');
   const md = markdownReport(result);
@@ -109,7 +115,7 @@ function parseArgs(argv: string[]): BenchOptions {
     threads: Number(get('threads') ?? os.cpus().length),
     reps: Number(get('reps') ?? (quick ? 1 : 5)),
     out: path.resolve(get('out') ?? path.join(ROOT, 'bench', 'results')),
-    only: (get('only') ?? 'noise,overhead,torch,accuracy').split(','),
+    only: (get('only') ?? 'noise,overhead,torch,accuracy,likelihood').split(','),
   };
 }
 

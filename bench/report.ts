@@ -47,5 +47,13 @@ export function markdownReport(r: BenchResult): string {
     md += `\nStochastic solvers: sliced Wasserstein to exact samples, mean over 3 seeds; noise floor (exact against exact) = ${f(a.swNoiseFloor, 4)}.\n\n`;
     md += table(['solver', 'setting', 'NFE', 'sliced W2'], a.sde.map((s) => [s.solver, s.setting, f(s.nfe, 0), f(s.slicedWasserstein, 4)]));
   }
+  if (r.likelihood) {
+    md += '\n## Likelihood: time per sample (PF-ODE, RK45 rtol = atol = 1e-5, eps = 1e-5, one run)\n\n';
+    md += 'NFE: vector-field evaluations per sample; model evaluations: 1 (exact), 1 + 2·dim (jacobian), 1 + 2·probes (hutchinson) per NFE. in-run ratio: wall time / time inside session.run.\n\n';
+    md += table(
+      ['model', 'divergence', 'n', 'NFE', 'model evals', 'ms / sample', 'in-run ratio', 'mean log p', 'bits/dim'],
+      r.likelihood.map((l) => [l.model, l.method, l.n, f(l.nfe, 1), f(l.modelEvaluations, 0), f(l.msPerSample, 2), l.inRunRatio === undefined ? '' : f(l.inRunRatio, 3), f(l.logp, 3), l.bpd === undefined ? '' : f(l.bpd, 3)]),
+    );
+  }
   return md;
 }

@@ -13,6 +13,7 @@ import { packageJson } from './fsutil';
 import { cmdEnableCuda } from './enable-cuda';
 import { cmdInspect } from './inspect';
 import { cmdValidate } from './validate';
+import { cmdLikelihood, likelihoodBuilder } from './likelihood';
 import { defaultSweepDir, runSweep } from './sweep';
 import { TIMING_COLUMNS, flatRows } from './sweep-results';
 
@@ -21,6 +22,7 @@ import { TIMING_COLUMNS, flatRows } from './sweep-results';
  *   score-sde run <config> [--set k=v ...] [--out dir] [--json] [--quiet]
  *   score-sde sweep <sweep> [--set k=v ...] [--out dir] [--workers N] [--limit K] [--json] [--quiet]
  *   score-sde validate <config|sweep> [--set k=v ...] [--json]
+ *   score-sde likelihood <config> --data <file.npy> [options]   (see ./likelihood.ts)
  *   score-sde inspect [<model.onnx | shipped name>] [--list] [--json]
  *   score-sde enable-cuda [--from <dir|tgz>] [--no-check]
  *   score-sde solvers [--json]
@@ -51,7 +53,7 @@ export const processIo: Io = {
 };
 
 type Args = Record<string, unknown> & { _: (string | number)[] };
-type Command = 'run' | 'sweep' | 'validate' | 'inspect' | 'enable-cuda' | 'solvers' | 'schema';
+type Command = 'run' | 'sweep' | 'validate' | 'likelihood' | 'inspect' | 'enable-cuda' | 'solvers' | 'schema';
 
 function setList(v: unknown): string[] {
   if (v === undefined) return [];
@@ -102,6 +104,12 @@ function parser(onCommand: (cmd: Command, args: Args) => void) {
           .option('set', setOption)
           .option('json', { type: 'boolean', describe: 'Print JSON instead of YAML' }),
       (a) => onCommand('validate', a as Args),
+    )
+    .command(
+      'likelihood <config>',
+      'log p(x) (nats) and bits/dim of data rows under the config\'s model, by the probability-flow ODE',
+      likelihoodBuilder,
+      (a) => onCommand('likelihood', a as Args),
     )
     .command(
       'inspect [model]',
@@ -189,6 +197,8 @@ async function dispatch(cmd: Command, args: Args, io: Io): Promise<number> {
       return cmdSweep(args, io);
     case 'validate':
       return cmdValidate({ ...args, sets: setList(args.set) }, io);
+    case 'likelihood':
+      return cmdLikelihood(args, io);
     case 'inspect':
       return cmdInspect(args, io);
     case 'enable-cuda':

@@ -62,6 +62,23 @@ export class NoiseSource {
     fillNormal(out, this.firstElement(first, dim, out.length), this.k0, this.k1, stream, aux, a0, a1);
   }
 
+  /**
+   * Uniform draws in (0, 1), one per element (rows of dim, like normal()): (word + ½)·2^-32 of
+   * element e's Philox word, at address `step` of `stream` (e.g. dequantization noise).
+   */
+  uniformElements(out: Float64Array, dim: number, step: number, stream: number, first = 0): void {
+    checkAddress(step, stream, 0);
+    const begin = this.firstElement(first, dim, out.length);
+    const b = this.block;
+    const tag = stream << 24;
+    const end = begin + out.length;
+    for (let blk = Math.floor(begin / 4), last = Math.floor((end - 1) / 4); blk <= last; blk++) {
+      philox4x32(blk >>> 0, (Math.floor(blk / 4294967296) & 0xffff) | tag, step >>> 0, 0, this.k0, this.k1, b);
+      const e0 = blk * 4;
+      for (let w = e0 < begin ? begin - e0 : 0, to = e0 + 4 > end ? end - e0 : 4; w < to; w++) out[e0 + w - begin] = (b[w] + 0.5) * INV_2_32;
+    }
+  }
+
   /** Uniform [0, 1) draws, one per row, for categorical choices (mixture components). */
   uniform(out: Float64Array, step: number, stream: number): void {
     checkAddress(step, stream, 0);

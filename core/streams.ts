@@ -32,6 +32,13 @@ export const Stream = {
   brownianLeaf: 6,
   /** Other noise at a fixed time that is not a Brownian increment (e.g. EDM churn), address = t, aux = index. */
   atTime: 7,
+  /**
+   * Hutchinson probes of the likelihood's divergence estimate (likelihood/probes.ts), address =
+   * probe index: one fixed probe per (sample, probe index) for the whole ODE solve.
+   */
+  hutchinson: 8,
+  /** Uniform dequantization noise of the likelihood's image data (likelihood/dequantize.ts), address = repeat index. */
+  dequantization: 9,
   /** Random projection directions of the sliced Wasserstein metric (metrics/wasserstein.ts). */
   projections: 0x51,
 } as const;

@@ -12,7 +12,7 @@ test('npm run bench --quick writes its JSON and markdown report', async () => {
   const stderr = process.stderr.write;
   process.stderr.write = (() => true) as typeof process.stderr.write;
   try {
-    await runBench({ quick: true, threads: 1, reps: 1, out, only: ['noise', 'overhead', 'torch', 'accuracy'] });
+    await runBench({ quick: true, threads: 1, reps: 1, out, only: ['noise', 'overhead', 'torch', 'accuracy', 'likelihood'] });
   } finally {
     process.stdout.write = write;
     process.stderr.write = stderr;
@@ -35,8 +35,17 @@ test('npm run bench --quick writes its JSON and markdown report', async () => {
   } else expect(json.torch.message).toMatch(/skipped/);
   // A path query costs more normals than a per-step draw, and more at fewer steps (longer jumps).
   expect(json.noise.paths.map((p: { steps: number }) => p.steps)).toEqual([10, 100, 1000]);
+  // Likelihood: one row per model; the U-Net's model evaluations are 3 per NFE (one probe).
+  expect(json.likelihood.map((l: { model: string; method: string }) => [l.model, l.method])).toEqual([
+    ['exact mixture (JS)', 'exact'],
+    ['models/toy2d/mixture-vp.onnx', 'jacobian'],
+    ['models/fashion-mnist/unet-vp.onnx', 'hutchinson'],
+  ]);
+  expect(json.likelihood[2].modelEvaluations).toBeCloseTo(3 * json.likelihood[2].nfe, 6);
+  expect(json.likelihood[2].inRunRatio).toBeGreaterThanOrEqual(1);
   const md = readFileSync(path.join(out, 'bench.md'), 'utf8');
   expect(md).toMatch(/## Noise/);
+  expect(md).toMatch(/## Likelihood: time per sample/);
   expect(md).toMatch(/## Overhead/);
   expect(md).toMatch(/## Accuracy per NFE/);
 });
