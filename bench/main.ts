@@ -3,14 +3,16 @@
  * sampler loop on the same weights, and accuracy per NFE on the exact mixture. Ratios measured
  * in one run are the headline; absolute times depend on the machine and are recorded with it.
  *
- *   npm run bench -- [--quick] [--threads N] [--reps N] [--out DIR] [--only overhead,torch,accuracy,features] [--device cpu|cuda]
+ *   npm run bench -- [--quick] [--threads N] [--reps N] [--out DIR] [--only noise,overhead,torch,accuracy,likelihood,features] [--device cpu|cuda]
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { accuracyPerNfe, AccuracyResult } from './accuracy';
 import { measureOverhead, OverheadRow } from './overhead';
+import { benchNoise, NoiseBench } from './noise';
 import { compareWithTorch, TorchResult } from './torch';
+import { LikelihoodBenchRow, likelihoodTimes } from './likelihood';
 import { FeatureBench, measureImageMetrics } from './features';
 import { ROOT } from './root';
 import { markdownReport } from './report';
@@ -28,8 +30,10 @@ export interface BenchOptions {
 export interface BenchResult {
   machine: { cores: number; cpu: string; node: string; onnxruntime: string; date: string; threads: number; reps: number; quick: boolean; device: 'cpu' | 'cuda' };
   overhead: OverheadRow[];
+  noise?: NoiseBench;
   torch?: TorchResult;
   accuracy?: AccuracyResult;
+  likelihood?: LikelihoodBenchRow[];
   imageMetrics?: FeatureBench;
 }
 
@@ -59,6 +63,10 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
         { model: MLP, batch: 4096, nfe: 50 },
         { model: UNET, batch: 64, nfe: 20 },
       ];
+  if (o.only.includes('noise')) {
+    log('noise: normals and Brownian paths');
+    result.noise = benchNoise(o.quick ? 1 : o.reps);
+  }
   if (o.only.includes('overhead')) {
     for (const c of cases) {
       log(`overhead: ${c.model} batch ${c.batch}`);
@@ -73,6 +81,10 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
   if (o.only.includes('accuracy')) {
     log('accuracy per NFE (exact mixture)');
     result.accuracy = await accuracyPerNfe(o.quick);
+  }
+  if (o.only.includes('likelihood')) {
+    log('likelihood: time per sample');
+    result.likelihood = await likelihoodTimes(o.quick, o.threads);
   }
   if (o.only.includes('features')) {
     log('image metrics: classifier features, FD, KID');
@@ -109,7 +121,7 @@ function parseArgs(argv: string[]): BenchOptions {
     threads: Number(get('threads') ?? os.cpus().length),
     reps: Number(get('reps') ?? (quick ? 1 : 5)),
     out: path.resolve(get('out') ?? path.join(ROOT, 'bench', 'results')),
-    only: (get('only') ?? 'overhead,torch,accuracy,features').split(','),
+    only: (get('only') ?? 'noise,overhead,torch,accuracy,likelihood,features').split(','),
   };
 }
 

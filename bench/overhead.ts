@@ -15,6 +15,8 @@ export interface OverheadSolver {
 
 export const OVERHEAD_SOLVERS: OverheadSolver[] = [
   { label: 'euler_maruyama', solver: 'euler_maruyama', settings: (nfe) => ({ steps: nfe }) },
+  // The time-addressed Brownian path costs ~log2(step/leaf) + 1 normals per coordinate and step.
+  { label: 'euler_maruyama (noise: path)', solver: 'euler_maruyama', settings: (nfe) => ({ steps: nfe, noise: 'path' }) },
   { label: 'pc (reverse_diffusion + langevin)', solver: 'pc', settings: (nfe) => ({ steps: nfe / 2 }) },
   { label: 'ode_heun', solver: 'ode_heun', settings: (nfe) => ({ steps: nfe / 2 }) },
   // Per-sample step sizes (the default) split the batch into ever smaller calls as samples

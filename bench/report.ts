@@ -12,6 +12,13 @@ function table(head: string[], rows: (string | number)[][]): string {
 export function markdownReport(r: BenchResult): string {
   const m = r.machine;
   let md = `# score-sde benchmark${m.device === 'cuda' ? ' on CUDA' : ''}\n\n${m.date} · ${m.cores} cores (${m.cpu}) · Node ${m.node} · onnxruntime ${m.onnxruntime} · ${m.threads} threads · median of ${m.reps}${m.quick ? ' · QUICK (smoke settings, numbers not meaningful)' : ''}\n\n`;
+  if (r.noise) {
+    const n = r.noise;
+    md += `## Noise: ns per standard normal (${n.elements} at a time)\n\nziggurat ${f(n.ziggurat, 1)} ns, Box–Muller on the same Philox words ${f(n.boxMuller, 1)} ns (×${f(n.boxMuller / n.ziggurat, 2)}).\n\n`;
+    md += `Per coordinate and step: one draw per step ('step' noise) against the Brownian tree of depth ${n.depth} ('path' noise), uniform grids on [1e-3, 1].\n\n`;
+    md += table(['steps', "'step' ns", "'path' ns", 'path / step'], n.paths.map((p) => [p.steps, f(p.stepNs, 1), f(p.pathNs, 1), f(p.ratio, 1)]));
+    md += '\n';
+  }
   if (r.overhead.length) {
     md += '## Overhead: sampler wall time / (NFE × bare session.run of the batch)\n\n';
     md += 'ratio: against a bare session.run on prepared tensors, timed between sampler runs. in-run ratio: against the time the run itself spent inside session.run (the rest is JavaScript: conversions, solver arithmetic, noise).\n\n';
@@ -39,6 +46,14 @@ export function markdownReport(r: BenchResult): string {
     md += table(['solver', 'setting', 'NFE', 'RMS error', 'max error'], a.ode.map((o) => [o.solver, o.setting, f(o.nfe, 1), e(o.rmsError), e(o.maxError)]));
     md += `\nStochastic solvers: sliced Wasserstein to exact samples, mean over 3 seeds; noise floor (exact against exact) = ${f(a.swNoiseFloor, 4)}.\n\n`;
     md += table(['solver', 'setting', 'NFE', 'sliced W2'], a.sde.map((s) => [s.solver, s.setting, f(s.nfe, 0), f(s.slicedWasserstein, 4)]));
+  }
+  if (r.likelihood) {
+    md += '\n## Likelihood: time per sample (PF-ODE, RK45 rtol = atol = 1e-5, eps = 1e-5, one run)\n\n';
+    md += 'NFE: vector-field evaluations per sample; model evaluations: 1 (exact), 1 + 2·dim (jacobian), 1 + 2·probes (hutchinson) per NFE. in-run ratio: wall time / time inside session.run.\n\n';
+    md += table(
+      ['model', 'divergence', 'n', 'NFE', 'model evals', 'ms / sample', 'in-run ratio', 'mean log p', 'bits/dim'],
+      r.likelihood.map((l) => [l.model, l.method, l.n, f(l.nfe, 1), f(l.modelEvaluations, 0), f(l.msPerSample, 2), l.inRunRatio === undefined ? '' : f(l.inRunRatio, 3), f(l.logp, 3), l.bpd === undefined ? '' : f(l.bpd, 3)]),
+    );
   }
   if (r.imageMetrics) {
     const b = r.imageMetrics;

@@ -3,6 +3,7 @@ import * as path from 'path';
 import { GaussianMixture } from '../models/gaussian-mixture';
 import { sampleSize } from '../core/score';
 import { SampleProgress } from '../solvers/sample';
+import { getSolver } from '../solvers/registry';
 import { ConfigError } from '../configs/errors';
 import { Source, locate } from '../configs/load';
 import { BuiltModel, ModelCache, buildModel } from '../configs/model-loader';
@@ -296,8 +297,8 @@ function buildManifest(
     solver: {
       name: result.solver,
       settings,
-      // Adaptive solvers (rtol/atol) choose their own steps: null unless steps was given.
-      steps: (settings.steps as number | undefined) ?? ('rtol' in settings ? null : built.sde.N),
+      // Adaptive solvers choose their own steps (null); fixed-step ones default to the SDE's N.
+      steps: getSolver(result.solver).adaptive ? null : ((settings.steps as number | undefined) ?? built.sde.N),
       eps: (settings.eps as number | undefined) ?? built.sde.defaultEps,
     },
     model: {

@@ -15,6 +15,7 @@ import { packageJson } from './fsutil';
 import { cmdEnableCuda } from './enable-cuda';
 import { cmdInspect } from './inspect';
 import { cmdValidate } from './validate';
+import { cmdLikelihood, likelihoodBuilder } from './likelihood';
 import { defaultSweepDir, runSweep } from './sweep';
 import { TIMING_COLUMNS, resultTable, summaryTable } from './sweep-results';
 
@@ -23,6 +24,7 @@ import { TIMING_COLUMNS, resultTable, summaryTable } from './sweep-results';
  *   score-sde run <config> [--set k=v ...] [--out dir] [--json] [--quiet]
  *   score-sde sweep <sweep> [--set k=v ...] [--out dir] [--workers N] [--limit K] [--json] [--quiet]
  *   score-sde validate <config|sweep> [--set k=v ...] [--json]
+ *   score-sde likelihood <config> --data <file.npy> [options]   (see ./likelihood.ts)
  *   score-sde inspect [<model.onnx | shipped name>] [--list] [--json]
  *   score-sde enable-cuda [--from <dir|tgz>] [--no-check]
  *   score-sde solvers [--json]
@@ -53,7 +55,7 @@ export const processIo: Io = {
 };
 
 type Args = Record<string, unknown> & { _: (string | number)[] };
-type Command = 'run' | 'sweep' | 'validate' | 'inspect' | 'enable-cuda' | 'solvers' | 'schema';
+type Command = 'run' | 'sweep' | 'validate' | 'likelihood' | 'inspect' | 'enable-cuda' | 'solvers' | 'schema';
 
 function setList(v: unknown): string[] {
   if (v === undefined) return [];
@@ -104,6 +106,12 @@ function parser(onCommand: (cmd: Command, args: Args) => void) {
           .option('set', setOption)
           .option('json', { type: 'boolean', describe: 'Print JSON instead of YAML' }),
       (a) => onCommand('validate', a as Args),
+    )
+    .command(
+      'likelihood <config>',
+      'log p(x) (nats) and bits/dim of data rows under the config\'s model, by the probability-flow ODE',
+      likelihoodBuilder,
+      (a) => onCommand('likelihood', a as Args),
     )
     .command(
       'inspect [model]',
@@ -191,6 +199,8 @@ async function dispatch(cmd: Command, args: Args, io: Io): Promise<number> {
       return cmdSweep(args, io);
     case 'validate':
       return cmdValidate({ ...args, sets: setList(args.set) }, io);
+    case 'likelihood':
+      return cmdLikelihood(args, io);
     case 'inspect':
       return cmdInspect(args, io);
     case 'enable-cuda':
@@ -286,28 +296,15 @@ async function cmdSweep(args: Args, io: Io): Promise<number> {
 }
 
 
-/** What the settings every solver shares mean (the descriptions live in solvers/solver.ts comments). */
-const COMMON_SETTING_DOCS: Record<string, string> = {
-  steps: "number of steps (grid intervals); default: the SDE's N",
-  eps: "smallest time integrated to; default: the SDE's (1e-3 VP family, 1e-5 VE)",
-  grid: "'uniform' in t, or 'edm' ρ-spacing in σ",
-  rho: 'ρ of the EDM grid',
-  denoise: 'one noise-free reverse-diffusion step from eps to 0 at the end (one more evaluation)',
-  predictor: 'predictor of each step',
-  corrector: 'corrector (Langevin steps) before each predictor step',
-  snr: 'target signal-to-noise ratio of a corrector step',
-  correctorSteps: 'corrector steps per grid step',
-  norm: 'Langevin/error norms per sample (batch-invariant) or batch-wide (the reference implementation)',
-  rtol: 'relative tolerance of the adaptive step',
-  atol: 'absolute tolerance of the adaptive step',
-};
 
 function cmdSolvers(args: Args, io: Io): Promise<number> {
   const list = SOLVERS.map((s) => ({
     name: s.name,
     family: s.family,
     summary: s.summary,
-    settings: describeFields(s.settings).map((f) => ({ ...f, description: f.description ?? COMMON_SETTING_DOCS[f.path] })),
+    adaptive: s.adaptive,
+    budget: s.budget,
+    settings: describeFields(s.settings),
   }));
   if (args.json) {
     io.stdout(`${JSON.stringify(list, null, 2)}\n`);
@@ -315,7 +312,7 @@ function cmdSolvers(args: Args, io: Io): Promise<number> {
   }
   const lines: string[] = [];
   for (const s of list) {
-    lines.push(`${s.name} (${s.family}): ${s.summary}`);
+    lines.push(`${s.name} (${s.family}, ${s.adaptive ? 'adaptive' : 'fixed steps'}; budget: ${s.budget.join(', ')}): ${s.summary}`);
     const width = Math.max(...s.settings.map((f) => f.path.length));
     const typeWidth = Math.max(...s.settings.map((f) => f.type.length));
     for (const f of s.settings) {

@@ -23,6 +23,7 @@ import {
 } from './load';
 import { checkExperiment } from './resolve';
 import { ExperimentConfig } from './schema';
+import { budgetAxes } from '../solvers/registry';
 
 /**
  * A sweep: one base experiment and axes of values to vary, run as the cartesian product.
@@ -48,8 +49,11 @@ import { ExperimentConfig } from './schema';
  * inherited settings that only other solvers take); path values are relative to the sweep file.
  */
 
-/** Axes whose values move a cell along a quality-vs-cost line rather than start a new line. */
-export const BUDGET_AXES = ['solver.steps', 'solver.rtol', 'solver.atol'];
+/**
+ * Axes whose values move a cell along a quality-vs-cost line rather than start a new line: the
+ * settings each solver declares as its budget (solvers/registry.ts).
+ */
+export const BUDGET_AXES = budgetAxes();
 
 /** The axis the sweep's `seeds` become: its values are replicates of a cell, not different cells. */
 export const REPLICATE_AXIS = 'sampling.seed';

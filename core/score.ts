@@ -27,7 +27,8 @@ export interface GaussianKernel {
  * A model may also answer in its native parameterization (an ε- or x̂_0-network), so that a solver
  * that wants ε or x̂_0 gets it without a round trip through the score: call sdes/predict.ts's
  * `predict(model, sde, want, …)` rather than these members directly. Wrappers (counters, guards)
- * must forward `parameterization`, `predict` and `sde` to keep that path.
+ * must forward `parameterization`, `predict` and `sde` to keep that path (and `scoreDivergence`,
+ * where they wrap a model that has it).
  */
 export interface ScoreModel {
   /** Shape of one sample, e.g. [2] or [1, 28, 28]. */
@@ -42,6 +43,13 @@ export interface ScoreModel {
   predict?(x: Float64Array, t: Float64Array, out: Float64Array): Promise<void>;
   /** The kernel the model's output refers to, where the model has one (ONNX, exact mixtures). */
   readonly sde?: GaussianKernel;
+  /**
+   * The score (into out, exactly as score() writes it) and its divergence ∇·s(x, t) = tr ∂s/∂x,
+   * the Laplacian of log p_t, per sample (into div, length n): one evaluation. Only models that
+   * have the divergence in closed form (Gaussian mixtures) have it; likelihood/ estimates it
+   * otherwise (Jacobian trace or Hutchinson through finite differences of score()).
+   */
+  scoreDivergence?(x: Float64Array, t: Float64Array, out: Float64Array, div: Float64Array): Promise<void>;
   /** Releases native resources (ONNX sessions); a no-op for in-process models. */
   dispose?(): Promise<void>;
 }
@@ -52,13 +60,15 @@ export function sampleSize(shape: readonly number[]): number {
 
 /**
  * Counts what a solver really spends: `calls` batched evaluations and `evaluations`
- * per-sample evaluations (their sum of batch sizes), through score() and predict() alike.
+ * per-sample evaluations (their sum of batch sizes), through score(), predict() and
+ * scoreDivergence() alike.
  * NFE per sample = evaluations / n.
  */
 export class CountingScoreModel implements ScoreModel {
   calls = 0;
   evaluations = 0;
   readonly predict?: (x: Float64Array, t: Float64Array, out: Float64Array) => Promise<void>;
+  readonly scoreDivergence?: (x: Float64Array, t: Float64Array, out: Float64Array, div: Float64Array) => Promise<void>;
 
   constructor(readonly inner: ScoreModel) {
     const native = inner.predict;
@@ -66,6 +76,13 @@ export class CountingScoreModel implements ScoreModel {
       this.predict = (x, t, out) => {
         this.count(t.length);
         return native.call(inner, x, t, out);
+      };
+    }
+    const withDivergence = inner.scoreDivergence;
+    if (withDivergence) {
+      this.scoreDivergence = (x, t, out, div) => {
+        this.count(t.length);
+        return withDivergence.call(inner, x, t, out, div);
       };
     }
   }

@@ -6,7 +6,7 @@ import { PARAMETERIZATIONS, Parameterization, ScoreModel } from '../core/score';
 // Module-level aliases: inside vm contexts (jest) every global lookup is ~50x slower.
 const { exp, log } = Math;
 const NEG_INFINITY = -Infinity;
-
+const LOG_2PI = Math.log(2 * Math.PI);
 
 /** A Gaussian mixture with diagonal covariances: Σ_k w_k N(μ_k, diag(σ_k²)). */
 export interface GaussianMixtureSpec {
@@ -79,6 +79,50 @@ export class GaussianMixture {
     return x;
   }
 
+  /**
+   * log p(x) for each of the n rows of x (n·D values), by a log-sum-exp over the components:
+   * the true log-density the likelihood of a model trained on this mixture is compared with.
+   */
+  logDensity(x: Float64Array): Float64Array {
+    const { K, D, means, stds, weights } = this;
+    const n = x.length / D;
+    if (!Number.isInteger(n)) throw new ParameterError(`mixture log-density: x has ${x.length} values, not a multiple of D = ${D}`);
+    const out = new Float64Array(n);
+    const lp = new Float64Array(K);
+    for (let i = 0; i < n; i++) {
+      let maxLog = NEG_INFINITY;
+      for (let k = 0; k < K; k++) {
+        let l = log(weights[k]) - 0.5 * D * LOG_2PI;
+        for (let d = 0; d < D; d++) {
+          const sk = stds[k * D + d];
+          const r = (x[i * D + d] - means[k * D + d]) / sk;
+          l -= log(sk) + 0.5 * r * r;
+        }
+        lp[k] = l;
+        if (l > maxLog) maxLog = l;
+      }
+      let z = 0;
+      for (let k = 0; k < K; k++) z += exp(lp[k] - maxLog);
+      out[i] = maxLog + log(z);
+    }
+    return out;
+  }
+
+  /**
+   * The mixture x_t = α x_0 + σ ε follows when x_0 follows this one: N(α μ_k, diag(α² σ_k² + σ²))
+   * with the same weights (p_t of the SDE's kernel at t, with α = meanCoef(t), σ = std(t)).
+   */
+  perturbed(alpha: number, sigma: number): GaussianMixture {
+    const { K, D } = this;
+    const means: number[][] = [];
+    const stds: number[][] = [];
+    for (let k = 0; k < K; k++) {
+      means.push(Array.from(this.means.subarray(k * D, (k + 1) * D), (m) => alpha * m));
+      stds.push(Array.from(this.stds.subarray(k * D, (k + 1) * D), (s) => Math.sqrt(alpha * alpha * s * s + sigma * sigma)));
+    }
+    return new GaussianMixture({ means, stds, weights: Array.from(this.weights) });
+  }
+
   /** Index of the component whose cumulative weight interval holds u. */
   componentAt(u: number): number {
     let acc = 0;
@@ -131,14 +175,27 @@ export class GaussianMixtureScore implements ScoreModel {
     this.evaluate(x, t, out, this.parameterization);
   }
 
+  /**
+   * The score and its exact divergence ∇·s (see ScoreModel.scoreDivergence). With u_k the score
+   * of component k, (αμ_k − x)/v_k, and s = Σ_k r_k u_k: ∂s_d/∂x_d = Σ_k r_k (u_kd² − 1/v_kd) − s_d²
+   * (∂r_k/∂x_d = r_k (u_kd − s_d)), so ∇·s = Σ_k r_k Σ_d (u_kd² − 1/v_kd) − |s|².
+   */
+  async scoreDivergence(x: Float64Array, t: Float64Array, out: Float64Array, div: Float64Array): Promise<void> {
+    this.evaluate(x, t, out, 'score', div);
+  }
+
   scoreSync(x: Float64Array, t: Float64Array, out: Float64Array): void {
     this.evaluate(x, t, out, 'score');
   }
 
-  /** The exact prediction of `kind` (its own closed form, see above) into out. */
-  evaluate(x: Float64Array, t: Float64Array, out: Float64Array, kind: Parameterization): void {
+  /**
+   * The exact prediction of `kind` (its own closed form, see above) into out; with div (kind
+   * 'score' only), also the score's divergence per sample.
+   */
+  evaluate(x: Float64Array, t: Float64Array, out: Float64Array, kind: Parameterization, div?: Float64Array): void {
     const { K, D, means, stds, weights } = this.mixture;
     const n = t.length;
+    if (div && kind !== 'score') throw new ParameterError(`mixture: the divergence comes with the score, not with '${kind}'`);
     if (x.length !== n * D) {
       throw new ParameterError(`mixture score: x has ${x.length} values, expected ${n} samples × ${D}`);
     }
@@ -166,8 +223,10 @@ export class GaussianMixtureScore implements ScoreModel {
         z += logR[k];
       }
       for (let d = 0; d < D; d++) out[row + d] = 0;
+      let trace = 0;
       for (let k = 0; k < K; k++) {
         const r = logR[k] / z;
+        let q = 0;
         for (let d = 0; d < D; d++) {
           const sk = stds[k * D + d];
           const mu = means[k * D + d];
@@ -176,7 +235,13 @@ export class GaussianMixtureScore implements ScoreModel {
           if (kind === 'score') out[row + d] -= (r * dev) / v;
           else if (kind === 'eps') out[row + d] += (r * sd * dev) / v;
           else out[row + d] += r * (mu + (a * sk * sk * dev) / v);
+          if (div) q += (dev * dev) / (v * v) - 1 / v;
         }
+        trace += r * q;
+      }
+      if (div) {
+        for (let d = 0; d < D; d++) trace -= out[row + d] * out[row + d];
+        div[i] = trace;
       }
     }
   }

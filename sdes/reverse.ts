@@ -1,4 +1,4 @@
-import { AffineStep, SDE } from './sde';
+import { AffineStep, SDE, eulerDiscretization } from './sde';
 import type { ScoreModel } from '../core/score';
 
 /**
@@ -63,12 +63,25 @@ export function probabilityFlowODE(sde: SDE, model: ScoreModel): ReverseProcess 
 }
 
 /**
- * The reverse-diffusion step from t down to tNext, derived from the SDE's own discretization
- * (x_t = x_next + f_i + G_i z): x_next = x − f_i + G_i² s + G_i z, or with probabilityFlow the
- * noise-free x − f_i + ½G_i² s. Returned as x_next = A·x + B·s + C·z.
+ * The reverse-time step implied by a forward discretization x_t = x_next + f_i + G_i z (f_i =
+ * fCoef·x): x_next = x − f_i + G_i² s + G_i z, or with probabilityFlow the noise-free
+ * x − f_i + ½G_i² s. Returned as x_next = A·x + B·s + C·z.
  */
+export function reverseStep(d: { fCoef: number; G: number }, probabilityFlow = false): AffineStep {
+  const g2 = d.G * d.G;
+  return probabilityFlow ? { A: 1 - d.fCoef, B: 0.5 * g2, C: 0 } : { A: 1 - d.fCoef, B: g2, C: d.G };
+}
+
+/** The reverse-diffusion step from t down to tNext, from the SDE's own discretization. */
 export function reverseDiffusionStep(sde: SDE, t: number, tNext: number, probabilityFlow = false): AffineStep {
-  const { fCoef, G } = sde.discretize(t, tNext);
-  const g2 = G * G;
-  return probabilityFlow ? { A: 1 - fCoef, B: 0.5 * g2, C: 0 } : { A: 1 - fCoef, B: g2, C: G };
+  return reverseStep(sde.discretize(t, tNext), probabilityFlow);
+}
+
+/**
+ * Euler–Maruyama on the reverse-time SDE from t down to tNext: the reverse step of the Euler
+ * discretization, A = 1 + a(t)dt, B = −g²dt, C = g√−dt with dt = tNext − t. The one definition
+ * behind the euler_maruyama solver and predictor (and sub-VP's own discretization).
+ */
+export function eulerMaruyamaStep(sde: SDE, t: number, tNext: number): AffineStep {
+  return reverseStep(eulerDiscretization(sde, t, tNext));
 }

@@ -1,11 +1,7 @@
 import { ParameterError } from '../core/errors';
-import { Stream } from '../core/noise';
-import { NormMode, SolverContext } from './solver';
+import { SolverContext } from './solver';
+import { NormMode } from './settings';
 import { Scratch } from './predictors';
-
-// Module-level aliases: inside vm contexts (jest) every global lookup is ~50x slower.
-const { sqrt } = Math;
-
 
 export const CORRECTORS = ['langevin', 'ald', 'none'] as const;
 export type CorrectorName = (typeof CORRECTORS)[number];
@@ -22,6 +18,8 @@ export interface CorrectorSettings {
  *   ald:      ε = 2α (snr·std(t))², annealed Langevin dynamics (NCSN)
  * α = 1 for VE and the DDPM α_i for the VP family (sdes' langevinAlpha). Norms are per sample
  * (default: a sample never depends on its batch-mates) or batch means (the reference).
+ * The noise of corrector step k at time t is keyed by (t, k): Langevin noise is not a Brownian
+ * increment, and every grid that reaches t draws the same.
  */
 export async function correct(
   name: CorrectorName,
@@ -42,7 +40,7 @@ export async function correct(
   for (let k = 0; k < settings.correctorSteps; k++) {
     s.t.fill(t);
     await ctx.model.score(x, s.t, s.score);
-    ctx.noise.normal(s.z, dim, i * settings.correctorSteps + k, Stream.corrector);
+    ctx.noise.corrector(t, k, s.z);
     if (name === 'ald') {
       stepSizes.fill(2 * alpha * (snr * sde.std(t)) ** 2);
     } else {
@@ -50,7 +48,7 @@ export async function correct(
     }
     for (let r = 0; r < n; r++) {
       const eps = stepSizes[r];
-      const noiseScale = sqrt(2 * eps);
+      const noiseScale = Math.sqrt(2 * eps);
       for (let j = r * dim, end = j + dim; j < end; j++) x[j] += eps * s.score[j] + noiseScale * s.z[j];
     }
   }
@@ -76,8 +74,8 @@ function langevinStepSizes(
       ss += score[j] * score[j];
       zz += z[j] * z[j];
     }
-    const sNorm = sqrt(ss);
-    const zNorm = sqrt(zz);
+    const sNorm = Math.sqrt(ss);
+    const zNorm = Math.sqrt(zz);
     sumScore += sNorm;
     sumNoise += zNorm;
     out[r] = stepSize(snr, zNorm, sNorm, alpha);

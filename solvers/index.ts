@@ -1,9 +1,14 @@
 export * from './solver';
-export * from './grid';
+export * from './settings';
+export * from './grids';
 export * from './registry';
 export * from './sample';
 export * from './predictors';
 export * from './correctors';
+export { solverNoise } from './noise';
+export { DenoisedTap } from './denoised';
+export { integrateRk45 } from './rk45/integrate';
+export type { Rk45Problem, Rk45Options, Rk45Stats, VectorField, ControllerSettings } from './rk45/integrate';
 export { eulerMaruyama } from './euler-maruyama';
 export { predictorCorrector } from './predictor-corrector';
 export { odeEuler } from './ode-euler';

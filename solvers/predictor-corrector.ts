@@ -1,21 +1,27 @@
 import { z } from 'zod';
 import { ParameterError } from '../core/errors';
-import { SolverDefinition, commonSettingsSchema, normSchema } from './solver';
-import { PREDICTORS, Scratch, predict } from './predictors';
+import { defineSolver } from './solver';
+import { denoiseSetting, fixedGridSettings, noiseSetting, normSetting, solverSettings } from './settings';
+import { PREDICTORS, makeScratch, predict } from './predictors';
 import { CORRECTORS, correct } from './correctors';
+import { DenoisedTap } from './denoised';
 
-const settings = commonSettingsSchema
-  .extend({
-    predictor: z.enum(PREDICTORS).default('reverse_diffusion'),
-    corrector: z.enum(CORRECTORS).default('langevin'),
-    /** Target signal-to-noise ratio of a corrector step. */
-    snr: z.number().positive().default(0.16),
-    /** Corrector steps per grid step. */
-    correctorSteps: z.number().int().nonnegative().default(1),
-    /** Langevin norms per sample (batch-invariant) or batch means (the reference). */
-    norm: normSchema,
-  })
-  .strict();
+const settings = solverSettings({
+  ...fixedGridSettings,
+  ...denoiseSetting,
+  ...noiseSetting,
+  predictor: z
+    .enum(PREDICTORS)
+    .default('reverse_diffusion')
+    .describe("Predictor of each step: 'reverse_diffusion' (the SDE's own discretization), 'ancestral' (SMLD/DDPM; not sub-VP), 'euler_maruyama', or 'none'."),
+  corrector: z
+    .enum(CORRECTORS)
+    .default('langevin')
+    .describe("Corrector run before each predictor step: 'langevin' (step size from snr and the norms), 'ald' (annealed Langevin, step from snr·std(t)), or 'none'."),
+  snr: z.number().positive().default(0.16).describe('Target signal-to-noise ratio of a corrector step.'),
+  correctorSteps: z.number().int().nonnegative().max(256).default(1).describe('Corrector steps per grid step (at most 256).'),
+  ...normSetting('Langevin step sizes from norms'),
+});
 
 /**
  * Below this many dimensions per-sample Langevin norms are too noisy to set a step size (measured
@@ -29,10 +35,12 @@ const LOW_DIMENSION = 64;
  * corrector's Langevin steps at t_i, then the predictor from t_i to t_{i+1}.
  * Evaluations per step: (predictor ≠ none) + correctorSteps (for a corrector ≠ none).
  */
-export const predictorCorrector: SolverDefinition<z.infer<typeof settings>> = {
+export const predictorCorrector = defineSolver({
   name: 'pc',
   family: 'pc',
   summary: 'Predictor–corrector: reverse_diffusion | ancestral | euler_maruyama predictor, langevin | ald corrector',
+  adaptive: false,
+  budget: ['steps'],
   settings,
   async run(ctx, st) {
     if (st.predictor === 'none' && (st.corrector === 'none' || st.correctorSteps === 0)) {
@@ -45,13 +53,13 @@ export const predictorCorrector: SolverDefinition<z.infer<typeof settings>> = {
           `use norm: batch or corrector: ald for low-dimensional data`,
       );
     }
-    const len = ctx.x.length;
-    const scratch: Scratch = { score: new Float64Array(len), z: new Float64Array(len), t: new Float64Array(ctx.n) };
+    const scratch = makeScratch(ctx);
     const stepSizes = new Float64Array(ctx.n);
+    const tap = new DenoisedTap(ctx);
     for (let i = 0; i + 1 < ctx.grid.length; i++) {
       await correct(st.corrector, ctx, i, st, scratch, stepSizes);
-      await predict(st.predictor, ctx, i, scratch);
-      ctx.stepDone(i, ctx.grid[i + 1]);
+      await predict(st.predictor, ctx, i, scratch, tap);
+      ctx.stepDone(i, ctx.grid[i + 1], ...tap.take());
     }
   },
-};
+});

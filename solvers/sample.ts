@@ -4,115 +4,82 @@ import { reverseDiffusionStep } from '../sdes/reverse';
 import { ParameterError, requireInteger } from '../core/errors';
 import { CountingScoreModel, ScoreModel, sampleSize } from '../core/score';
 import { NoiseSource, Stream } from '../core/noise';
-import { timeGrid } from './grid';
+import { GRID_PARAMS, timeGrid } from './grids';
 import { getSolver, resolveSettings } from './registry';
-import { CommonSettings, NonFiniteError, SolverDefinition, firstNonFinite } from './solver';
+import { NonFiniteError, SolverContext, SolverDefinition, firstNonFinite } from './solver';
+import { SharedSettings } from './settings';
+import { solverNoise } from './noise';
+import { AbortError, SampleRequest, SampleResult, SolverRef, StepEvent } from './request';
 
-export interface SampleRequest {
-  sde: SDE;
-  model: ScoreModel;
-  /** A solver name from the registry, or a definition of your own. */
-  solver: string | SolverDefinition<any>;
-  /** Solver settings; validated against the solver's schema, defaults filled. */
-  settings?: Record<string, unknown>;
-  /** Number of samples. */
-  n: number;
-  /** Samples per solver call; results do not depend on it. Default: all n at once. */
-  batchSize?: number;
-  /** Seed of the noise (prior draw and every step). Default 0. */
-  seed?: number;
-  /** Start from these x_T (n × sampleShape) instead of prior draws. */
-  xT?: Float64Array | Float32Array | NdArray;
-  /** Global index of the first sample (default 0): a run split into calls draws the noise of one call. */
-  firstSample?: number;
-  onProgress?: (p: SampleProgress) => void;
-}
-
-export interface SampleProgress {
-  /** Share of the whole run done, in [0, 1]: finished chunks plus the time covered in this one. */
-  fraction: number;
-  /** Samples in finished chunks, of n. */
-  samplesDone: number;
-  n: number;
-  /** Steps taken in the current chunk. */
-  step: number;
-  /** Network evaluations so far, per sample of the whole run. */
-  nfe: number;
-}
-
-export interface SampleResult {
-  /** [n, ...sampleShape], float64. */
-  samples: NdArray<Float64Array>;
-  solver: string;
-  settings: CommonSettings & Record<string, unknown>;
-  /** Score evaluations per sample (mean over samples): what the solver really spent. */
-  nfe: number;
-  /** Batched score calls, and per-sample evaluations in total. */
-  calls: number;
-  evaluations: number;
-  wallTimeMs: number;
-  /** What the solver flagged without failing (each distinct message once). */
-  warnings: string[];
-}
+export * from './request';
 
 /**
  * Draws n samples: x_T from the prior (or given), then the solver from T to eps, then optionally a
  * noise-free denoising step. Work is split in chunks of batchSize; noise is addressed by global
  * sample index, so sample i is the same whatever the chunking.
  */
-export async function sample(req: SampleRequest): Promise<SampleResult> {
+export async function sample<const S extends SolverRef>(req: SampleRequest<S>): Promise<SampleResult> {
   const started = performance.now();
-  const solver = typeof req.solver === 'string' ? getSolver(req.solver) : req.solver;
-  const settings = resolveSettings(solver, req.settings ?? {}) as CommonSettings & Record<string, unknown>;
+  const solver: SolverDefinition = typeof req.solver === 'string' ? getSolver(req.solver) : (req.solver as SolverDefinition);
+  const settings = resolveSettings(solver, req.settings ?? {}) as SharedSettings;
   const { sde } = req;
   requireInteger('n', req.n, 1);
   const batchSize = req.batchSize ?? req.n;
   requireInteger('batchSize', batchSize, 1);
-  const seed = req.seed ?? 0;
+  const firstSample = req.firstSample ?? 0;
+  requireInteger('firstSample', firstSample, 0);
   const shape = req.model.sampleShape;
   const dim = sampleSize(shape);
-  const steps = settings.steps ?? sde.N;
   const eps = settings.eps ?? sde.defaultEps;
-  const grid = timeGrid(sde, steps, eps, settings.grid, settings.rho);
+  const grid = solver.adaptive ? runEnds(sde, eps) : timeGrid(sde, settings.steps ?? sde.N, eps, settings.grid, gridParams(settings));
   const xT = req.xT ? initialStates(req.xT, req.n, dim, shape) : undefined;
+  throwIfAborted(req.signal, 'before the first step');
 
   const counter = new CountingScoreModel(req.model);
   const out = new Float64Array(req.n * dim);
-  const root = new NoiseSource(seed, req.firstSample ?? 0);
+  const root = new NoiseSource(req.seed ?? 0, firstSample);
   const warnings = new Set<string>();
 
   for (let start = 0; start < req.n; start += batchSize) {
     const n = Math.min(batchSize, req.n - start);
     const x = out.subarray(start * dim, (start + n) * dim);
-    const noise = root.shifted(start);
+    const source = root.shifted(start);
     if (xT) x.set(xT.subarray(start * dim, (start + n) * dim));
-    else drawPrior(sde, noise, x, dim);
+    else drawPrior(sde, source, x, dim);
 
-    let current = 0;
-    const guarded = new NonFiniteGuard(counter, solver.name, () => current);
-    await solver.run(
-      {
-        sde,
-        model: guarded,
-        x,
-        n,
-        dim,
-        grid,
-        noise,
-        warn: (message: string) => warnings.add(message),
-        stepDone(step: number, t: number) {
-          if (firstNonFinite(x) >= 0) throw new NonFiniteError(solver.name, step, t, 'x');
-          current = step + 1;
-          if (req.onProgress) {
-            const covered = (sde.T - t) / (sde.T - eps);
-            const fraction = (start + n * covered) / req.n;
-            req.onProgress({ fraction, samplesDone: start, n: req.n, step: step + 1, nfe: counter.evaluations / req.n });
-          }
-        },
-      },
-      settings,
-    );
-    if (settings.denoise) await denoise(sde, guarded, x, n, eps);
+    const noise = solverNoise(settings.noise ?? 'step', source, n, dim, sde.T);
+    let stepsDone = 0;
+    const guarded = new NonFiniteGuard(counter, solver.name, () => stepsDone);
+    const afterStep = (step: number, t: number, denoised?: Float64Array, denoisedAt?: number) => {
+      const first = firstSample + start;
+      for (const transform of req.stateTransforms ?? []) transform(x, { step, t, n, dim, first, noise });
+      if (firstNonFinite(x) >= 0) throw new NonFiniteError(solver.name, step, t, 'x');
+      req.onStep?.({ step, t, x, first, n, denoised, denoisedAt } satisfies StepEvent);
+      throwIfAborted(req.signal, `after step ${step} (t=${t}) of samples ${first}–${first + n - 1}`);
+      stepsDone = step + 1;
+      if (req.onProgress) {
+        const covered = Math.min(1, (sde.T - t) / (sde.T - eps));
+        const fraction = (start + n * covered) / req.n;
+        req.onProgress({ fraction, samplesDone: start, n: req.n, step: step + 1, nfe: counter.evaluations / req.n });
+      }
+    };
+    const ctx: SolverContext = {
+      sde,
+      model: guarded,
+      x,
+      n,
+      dim,
+      grid,
+      noise,
+      wantsDenoised: req.onStep !== undefined,
+      warn: (message: string) => warnings.add(message),
+      stepDone: afterStep,
+    };
+    await solver.run(ctx, settings);
+    if (settings.denoise) {
+      await denoise(sde, guarded, x, n, eps);
+      afterStep(stepsDone, 0, x, eps);
+    }
   }
   return {
     samples: ndarray(out, [req.n, ...shape]),
@@ -126,13 +93,33 @@ export async function sample(req: SampleRequest): Promise<SampleResult> {
   };
 }
 
+/** An adaptive solver's "grid": its ends. */
+function runEnds(sde: SDE, eps: number): Float64Array {
+  if (!(eps > 0 && eps < sde.T)) throw new ParameterError(`eps must be in (0, T=${sde.T}), got ${eps}`);
+  return Float64Array.of(sde.T, eps);
+}
+
+/** The grid parameters among the settings (rho, …). */
+function gridParams(settings: SharedSettings): Record<string, unknown> {
+  const params: Record<string, unknown> = {};
+  for (const key of Object.keys(GRID_PARAMS)) if (settings[key] !== undefined) params[key] = settings[key];
+  return params;
+}
+
+function throwIfAborted(signal: AbortSignal | undefined, where: string): void {
+  if (signal?.aborted) throw new AbortError(`sampling aborted ${where}`, signal.reason);
+}
+
 function drawPrior(sde: SDE, noise: NoiseSource, x: Float64Array, dim: number): void {
   noise.normal(x, dim, 0, Stream.prior);
   const s = sde.priorStd;
   if (s !== 1) for (let j = 0; j < x.length; j++) x[j] *= s;
 }
 
-/** The last noise-free reverse-diffusion step from eps to 0 (the reference's `denoise`). */
+/**
+ * The last noise-free reverse-diffusion step from eps to 0 (score_sde's `denoise`): x ← A·x + B·s
+ * with A, B of the reverse-diffusion step, i.e. x − f + G²·s (the full G², not the ½G² of the flow).
+ */
 async function denoise(sde: SDE, model: ScoreModel, x: Float64Array, n: number, eps: number): Promise<void> {
   const score = new Float64Array(x.length);
   await model.score(x, new Float64Array(n).fill(eps), score);
@@ -180,3 +167,4 @@ class NonFiniteGuard implements ScoreModel {
     }
   }
 }
+

@@ -60,10 +60,11 @@ describe('sliced Wasserstein', () => {
     const gauss = normals(4000, 2, 4, [0, 0], 1).map((v, i) => (i % 2 === 0 ? v * Math.sqrt(9.25) : v * 0.5));
     const same = slicedWasserstein(a, b, 2);
     const diff = slicedWasserstein(a, gauss, 2);
-    // Two sets of 4 000 differ in their component counts by ~√4000 ≈ 63 (1.6% of the mass, sitting
-    // 6 apart), which alone gives SW ≈ 0.15–0.35; a unimodal Gaussian (SW ≈ 1.05) is further.
-    expect(same).toBeLessThan(0.4);
-    expect(diff).toBeGreaterThan(3 * same);
+    // Two sets of 4 000 differ in their component counts by ~√2000 ≈ 45 (1.1% of the mass, sitting
+    // 6 apart), which alone moves SW a lot: over 30 seed pairs 0.04–0.44 (median 0.17). The
+    // unimodal Gaussian is far steadier: 0.95–1.01. Thresholds between the two ranges.
+    expect(same).toBeLessThan(0.5);
+    expect(diff).toBeGreaterThan(0.8);
   });
 });
 
@@ -109,7 +110,8 @@ describe('MMD, moments, pixels', () => {
     const img = normals(20, 16, 1);
     const m = computeMetrics(img, normals(20, 16, 2), [1, 4, 4], { dataRange: [-3, 3] });
     expect(Object.keys(m).sort()).toEqual(['covError', 'meanError', 'mmd2', 'pixelHist', 'pixelMean', 'pixelStd', 'refPixelMean', 'refPixelStd', 'sw']);
-    expect(m.pixelHist).toBeGreaterThanOrEqual(0);
+    // Two independent draws of the same distribution: some histogram difference, but small.
+    expect(m.pixelHist).toBeGreaterThan(0);
     expect(m.pixelHist).toBeLessThan(0.5);
   });
 });

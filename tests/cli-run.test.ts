@@ -79,9 +79,11 @@ describe('score-sde run', () => {
       versions: { package: '0.1.0', node: process.version, onnxruntime: { node: expect.any(String) } },
       environment: { cores: os.cpus().length },
     });
-    expect(manifest.config.solver).toEqual({ name: 'euler_maruyama', steps: 500, grid: 'uniform', rho: 7, denoise: false });
-    expect(manifest.wallTimeMs).toBeGreaterThan(0);
+    expect(manifest.config.solver).toEqual({ name: 'euler_maruyama', steps: 500, grid: 'uniform', denoise: false, noise: 'step' });
+    // Milliseconds: a million score evaluations take more than 1 ms, and no longer than the command.
+    expect(manifest.wallTimeMs).toBeGreaterThan(1);
     expect(manifest.totalTimeMs).toBeGreaterThanOrEqual(manifest.wallTimeMs);
+    expect(manifest.totalTimeMs).toBeLessThanOrEqual(seconds * 1000);
     expect(Object.keys(manifest.metrics).sort()).toEqual(['covError', 'meanError', 'mmd2', 'sw']);
 
     // preview.png: a PNG.
@@ -225,7 +227,7 @@ describe('validate, solvers, schema', () => {
     expect(r.stdout).toContain('  n: 64\n');
     expect(r.stdout).toMatch(/resolved:\n {2}files:\n.*ve-pc\.yaml\n.*mixture-base\.yaml\n {2}sde:\n {4}kind: ve\n {4}sigmaMin: 0\.01\n {4}sigmaMax: 50\n {4}T: 1\n {4}N: 1000\n/);
     const json = await cli(['validate', QUICKSTART, '--json']);
-    expect(JSON.parse(json.stdout).solver).toEqual({ name: 'euler_maruyama', steps: 500, grid: 'uniform', rho: 7, denoise: false });
+    expect(JSON.parse(json.stdout).solver).toEqual({ name: 'euler_maruyama', steps: 500, grid: 'uniform', denoise: false, noise: 'step' });
   });
 
   test('validate checks every cell of a sweep', async () => {
@@ -234,20 +236,30 @@ describe('validate, solvers, schema', () => {
     const out = JSON.parse(r.stdout);
     expect(out.cells).toHaveLength(24);
     expect(out.cells[6]).toMatchObject({ id: 'name=pc,steps=2', config: { solver: { name: 'pc', steps: 2, norm: 'batch' } } });
-    expect(out.cells[0].config.solver).toEqual({ name: 'euler_maruyama', steps: 2, grid: 'uniform', rho: 7, denoise: false });
+    expect(out.cells[0].config.solver).toEqual({ name: 'euler_maruyama', steps: 2, grid: 'uniform', denoise: false, noise: 'step' });
     expect(r.stderr).toMatch(/solvers-mixture\.yaml: valid sweep \(24 cells\)/);
   });
 
   test('solvers lists every solver with its settings and defaults', async () => {
     const r = await cli(['solvers']);
     expect(r.code).toBe(0);
-    for (const s of SOLVERS) expect(r.stdout).toContain(`${s.name} (${s.family}): ${s.summary}`);
-    expect(r.stdout).toMatch(/\n {2}snr +number > 0 +default 0\.16 +— target signal-to-noise ratio/);
+    for (const s of SOLVERS) {
+      expect(r.stdout).toContain(`${s.name} (${s.family}, ${s.adaptive ? 'adaptive' : 'fixed steps'}; budget: ${s.budget.join(', ')}): ${s.summary}`);
+    }
+    expect(r.stdout).toMatch(/\n {2}snr +number > 0 +default 0\.16 +— Target signal-to-noise ratio/);
     expect(r.stdout).toMatch(/\n {2}predictor +'reverse_diffusion' \| 'ancestral' \| 'euler_maruyama' \| 'none' +default "reverse_diffusion"/);
     const json = JSON.parse((await cli(['solvers', '--json'])).stdout);
     const pc = json.find((s: { name: string }) => s.name === 'pc');
-    expect(pc.settings.find((f: { path: string }) => f.path === 'correctorSteps')).toMatchObject({ type: 'integer >= 0', default: 1, hasDefault: true });
+    expect(pc.settings.find((f: { path: string }) => f.path === 'correctorSteps')).toMatchObject({ type: 'integer >= 0 <= 256', default: 1, hasDefault: true });
     expect(pc.settings.find((f: { path: string }) => f.path === 'steps')).toMatchObject({ required: false, hasDefault: false });
+    // Every setting of every solver is described by the solver itself; ode_rk45 lists only what it uses.
+    for (const s of json) for (const f of s.settings) expect(f.description).toMatch(/\w{3}/);
+    const rk45 = json.find((s: { name: string }) => s.name === 'ode_rk45');
+    expect(rk45).toMatchObject({ adaptive: true, budget: ['rtol', 'atol'] });
+    const rk45Keys = rk45.settings.map((f: { path: string }) => f.path);
+    for (const key of ['safety', 'facMin', 'facMax', 'maxSteps', 'h0', 'hMin', 'rtol', 'atol', 'norm', 'eps', 'denoise']) expect(rk45Keys).toContain(key);
+    for (const key of ['steps', 'grid', 'rho', 'noise']) expect(rk45Keys).not.toContain(key);
+    expect(rk45.settings.find((f: { path: string }) => f.path === 'norm').description).not.toMatch(/Langevin/);
   });
 
   test('schema documents the config', async () => {

@@ -89,7 +89,7 @@ describe('score-sde sweep', () => {
     const manifests = CELLS.map((c) => JSON.parse(fs.readFileSync(path.join(full, 'cells', c, 'manifest.json'), 'utf8')));
     expect(new Set(manifests.map((m) => m.seed))).toEqual(new Set([3]));
     expect(manifests[2].config.solver).toMatchObject({ name: 'pc', steps: 5, snr: 0.1, norm: 'batch' });
-    expect(manifests[0].config.solver).toEqual({ name: 'euler_maruyama', steps: 5, grid: 'uniform', rho: 7, denoise: false });
+    expect(manifests[0].config.solver).toEqual({ name: 'euler_maruyama', steps: 5, grid: 'uniform', denoise: false, noise: 'step' });
 
     const csv = fs.readFileSync(path.join(full, 'results.csv'), 'utf8').trim().split('\n');
     expect(csv).toHaveLength(7);

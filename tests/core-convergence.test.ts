@@ -62,11 +62,11 @@ describe('PF-ODE maps x_T to the closed-form x_eps', () => {
    */
   const n = 32;
   const cases = [
-    { name: 'VE', make: () => new VESDE(), grid: 'uniform' },
-    { name: 'VE', make: () => new VESDE(), grid: 'edm' },
-    { name: 'VP', make: () => new VPSDE(), grid: 'uniform' },
-    { name: 'VP cosine', make: () => new VPSDE({ schedule: 'cosine' }), grid: 'uniform' },
-    { name: 'sub-VP', make: () => new SubVPSDE(), grid: 'uniform' },
+    { name: 'VE', make: () => new VESDE(), grid: 'uniform' as const },
+    { name: 'VE', make: () => new VESDE(), grid: 'edm' as const },
+    { name: 'VP', make: () => new VPSDE(), grid: 'uniform' as const },
+    { name: 'VP cosine', make: () => new VPSDE({ schedule: 'cosine' }), grid: 'uniform' as const },
+    { name: 'sub-VP', make: () => new SubVPSDE(), grid: 'uniform' as const },
   ];
   test.each(cases)('$name, ode_heun 1000 steps, $grid grid: max error < 2e-5 priorStd', async ({ make, grid }) => {
     const sde = make();

@@ -79,13 +79,22 @@ function modeSW(a: Float64Array, b: Float64Array): number[] {
   });
 }
 
-function modeZ(x: Float64Array): number[] {
+/**
+ * Mode weights' z-scores; `allowance` (absolute) is subtracted from |error| first. Only the VE
+ * PF-ODE needs one: its flow maps the prior N(0, σ_max²) deterministically, and the true p_T is
+ * centred on the data mean (−0.8, 0.8), 0.02 σ_max away, which moves ~1.4% of the mass to the
+ * (4, 0) mode (measured z = 4.8 at n = 80 000 with either normal transform, the same at 100 and
+ * 400 Heun steps, so not discretization). Stochastic samplers forget the prior.
+ */
+function modeZ(x: Float64Array, allowance = 0): number[] {
   const counts = nearestModeCounts(x, 2, SPEC.means);
   return counts.map((c, k) => {
     const w = MIX.weights[k];
-    return (c / N - w) / sqrt((w * (1 - w)) / N);
+    const err = c / N - w;
+    return (Math.sign(err) * max(0, Math.abs(err) - allowance)) / sqrt((w * (1 - w)) / N);
   });
 }
+const VE_ODE_PRIOR_MISMATCH = 0.015;
 
 let floorGlobal = 0;
 let floorMode: number[] = [];
@@ -154,7 +163,7 @@ describe('exact score: every sampler family matches the mixture', () => {
   test.each(cases)('%s %s', async (_s, _l, make, f) => {
     const sde = make();
     const x = await run(sde, new GaussianMixtureScore(sde, SPEC), f);
-    const z = modeZ(x);
+    const z = modeZ(x, sde.kind === 've' && f.solver.startsWith('ode') ? VE_ODE_PRIOR_MISMATCH : 0);
     const sw = slicedWasserstein(x, reference, 2);
     const sws = modeSW(x, reference);
     console.log(

@@ -1,7 +1,7 @@
 /**
  * Core tests of the forward SDEs (sdes/): kernels against independently written closed forms,
  * the g² ↔ kernel-variance consistency, priors, a forward simulation written here, perturb(),
- * time grids and the parameterization round trips.
+ * and the parameterization round trips (time grids: tests/solver-grids.test.ts).
  *
  * Every closed form below is written out in this file from the paper's formulas, not taken from
  * the classes under test, so a wrong sign or a missing square root in sdes/ shows up as a
@@ -19,7 +19,6 @@ import {
   fromScore,
   perturb,
   priorLogProb,
-  timeGrid,
   toScore,
 } from '../index';
 import { pooledMeanVar } from './support/stats';
@@ -344,62 +343,6 @@ describe('perturb()', () => {
       const alias = Float64Array.from(x0);
       perturb(sde, alias, t, z, alias);
       expect(alias).toEqual(out);
-    }
-  });
-});
-
-// ---------- time grids ----------
-
-describe('time grids', () => {
-  test('uniform: N+1 points from exactly T to exactly eps, equally spaced, decreasing', () => {
-    for (const sde of [new VESDE(), new VPSDE(), new SubVPSDE({ T: 2 })]) {
-      for (const [steps, eps] of [[1, 1e-3], [10, 1e-5], [999, 0.01]] as const) {
-        const g = timeGrid(sde, steps, eps, 'uniform');
-        expect(g.length).toBe(steps + 1);
-        expect(g[0]).toBe(sde.T);
-        expect(g[steps]).toBe(eps);
-        const h = (sde.T - eps) / steps;
-        for (let i = 0; i < steps; i++) {
-          expect(g[i + 1]).toBeLessThan(g[i]);
-          expect(abs(g[i] - g[i + 1] - h)).toBeLessThan(1e-12 * sde.T);
-        }
-      }
-    }
-  });
-
-  test('edm for VE: σ(t_i) = (σmax^{1/ρ} + i/N (σmin^{1/ρ} − σmax^{1/ρ}))^ρ', () => {
-    for (const rho of [7, 3]) {
-      const sde = new VESDE({ sigmaMin: 0.01, sigmaMax: 50 });
-      const steps = 40;
-      const eps = 1e-5;
-      const g = timeGrid(sde, steps, eps, 'edm', rho);
-      const sMax = 0.01 * 5000 ** 1; // σ(T) from the closed form
-      const sMin = 0.01 * 5000 ** eps; // σ(eps)
-      expect(g[0]).toBe(sde.T);
-      expect(g[steps]).toBe(eps);
-      for (let i = 0; i <= steps; i++) {
-        const want = (sMax ** (1 / rho) + (i / steps) * (sMin ** (1 / rho) - sMax ** (1 / rho))) ** rho;
-        // σ(t) = σmin·5000^t from the closed form; 1e-10 relative = rounding of pow/log.
-        expect(rel(0.01 * 5000 ** g[i], want)).toBeLessThan(1e-10);
-        if (i > 0) expect(g[i]).toBeLessThan(g[i - 1]);
-      }
-    }
-  });
-
-  test('edm for the VP family (std inverted by bisection): std(t_i) follows the ρ-formula', () => {
-    for (const sde of [new VPSDE(), new SubVPSDE(), new VPSDE({ schedule: 'cosine' })]) {
-      const steps = 30;
-      const eps = 1e-3;
-      const rho = 7;
-      const g = timeGrid(sde, steps, eps, 'edm', rho);
-      const hi = sde.std(sde.T) ** (1 / rho);
-      const lo = sde.std(eps) ** (1 / rho);
-      for (let i = 1; i < steps; i++) {
-        const want = (hi + (i / steps) * (lo - hi)) ** rho;
-        // Bisection to 1e-15·T in t: std is smooth, so 1e-9 relative in std is generous.
-        expect(rel(sde.std(g[i]), want)).toBeLessThan(1e-9);
-        expect(g[i]).toBeLessThan(g[i - 1]);
-      }
     }
   });
 });

@@ -6,6 +6,8 @@ import { NoiseSource, Stream } from '../core/noise';
 import { resolveSettings } from '../solvers/registry';
 import { sample } from '../solvers/sample';
 import { odeRk45 } from '../solvers/ode-rk45';
+import { solverNoise } from '../solvers/noise';
+import { integrateRk45 } from '../solvers/rk45/integrate';
 
 const GAUSS: GaussianMixtureSpec = { means: [[1, -2]], stds: [[0.5, 2]] };
 const MU = [1, -2];
@@ -162,7 +164,8 @@ describe('ode_rk45 evaluations', () => {
         n,
         dim: 2,
         grid: new Float64Array([1, 0.5, 1e-5]),
-        noise: new NoiseSource(0),
+        noise: solverNoise('step', new NoiseSource(0), n, 2, 1),
+        wantsDenoised: false,
         warn: () => {},
         stepDone: (_step, t) => reached.push(t),
       },
@@ -256,5 +259,49 @@ describe('ode_rk45 settings and failures', () => {
     await expect(sample({ sde, model, solver: 'ode_rk45', settings: { h0: 0.01, hMin: 0.05 }, n: 2 })).rejects.toThrow(
       /ode_rk45.*hMin=0\.05 at t=1/,
     );
+  });
+});
+
+describe('integrateRk45 on a state vector of its own (e.g. [x, log-density])', () => {
+  // Per row r: x' = −k_r·x (2 coordinates) and ℓ' = 2k_r (the −div of the field, as a likelihood
+  // computation would carry), integrated backwards from t = 1 to 0.1. Exact: x(t) = x0·e^{−k(t−1)},
+  // ℓ(t) = ℓ0 + 2k(t − 1). Rows with larger k need more steps: each row has its own controller,
+  // and the field learns which row each compacted row is from `rows`.
+  test('matches the closed form to the tolerance, row by row, and rows finish independently', async () => {
+    const n = 6;
+    const width = 3;
+    const k = [0.5, 1, 2, 4, 8, 16];
+    const y = new Float64Array(n * width);
+    for (let r = 0; r < n; r++) y.set([1, -2, 0.3], r * width);
+    const rowsPerCall: number[] = [];
+    const stats = await integrateRk45(
+      {
+        y,
+        n,
+        width,
+        t0: 1,
+        t1: 0.1,
+        field: async (ys, ts, out, rows) => {
+          rowsPerCall.push(ts.length);
+          for (let r = 0; r < ts.length; r++) {
+            const kr = k[rows[r]];
+            out[r * 3] = -kr * ys[r * 3];
+            out[r * 3 + 1] = -kr * ys[r * 3 + 1];
+            out[r * 3 + 2] = 2 * kr;
+          }
+        },
+      },
+      { rtol: 1e-8, atol: 1e-10, norm: 'sample', safety: 0.9, facMin: 0.2, facMax: 10, maxSteps: 10_000 },
+    );
+    for (let r = 0; r < n; r++) {
+      const e = Math.exp(-k[r] * (0.1 - 1));
+      expect(Math.abs(y[r * 3] - e) / e).toBeLessThan(1e-6);
+      expect(Math.abs(y[r * 3 + 1] + 2 * e) / e).toBeLessThan(1e-6);
+      expect(Math.abs(y[r * 3 + 2] - (0.3 + 2 * k[r] * (0.1 - 1)))).toBeLessThan(1e-8);
+    }
+    // Finished rows leave the batch: later calls hold fewer rows.
+    expect(Math.min(...rowsPerCall)).toBeLessThan(n);
+    expect(stats.evaluations).toBe(rowsPerCall.reduce((a, b) => a + b, 0));
+    expect(stats.calls).toBe(rowsPerCall.length);
   });
 });

@@ -96,7 +96,7 @@ describe('run folders', () => {
     const out = path.join(tmp, 'metrics-fail');
     const r = await withEnv('SCORE_SDE_TEST_FAULTS', 'metrics', () => cli(['run', 'small.yaml', '--out', out, '-q']));
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/MetricsFailedError: the metrics failed \(injected failure of the metric step.*\); the samples are kept in .*metrics-fail \(manifest status 'metrics-failed'\)/);
+    expect(r.stderr).toMatch(/^score-sde: the metrics failed \(injected failure of the metric step.*\); the samples are kept in .*metrics-fail \(manifest status 'metrics-failed'\)/m);
     const m = manifestOf(out);
     expect(m).toMatchObject({ status: 'metrics-failed', metrics: {}, metricsError: expect.stringMatching(/injected/) });
     expect(readNpy(path.join(out, 'samples.npy')).shape).toEqual([40, 2]);

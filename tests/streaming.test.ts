@@ -36,18 +36,18 @@ function manifestOf(dir: string): Manifest {
 
 describe('streamed samples.npy', () => {
   test.each([
-    ['euler_maruyama', {}],
-    ['pc', { snr: 0.16, norm: 'batch' }],
+    ['euler_maruyama', { steps: 20 }],
+    ['pc', { steps: 20, snr: 0.16, norm: 'batch' }],
     ['ode_rk45', { rtol: 1e-3, atol: 1e-3 }],
   ])('%s: written in blocks of 37, bitwise the samples of one sample() call with batchSize 37', async (solver, settings) => {
     fs.writeFileSync(path.join(tmp, 'stream.yaml'), CONFIG);
     const out = path.join(tmp, `stream-${solver}`);
-    const set = [`solver={name: ${solver}, steps: 20${Object.entries(settings).map(([k, v]) => `, ${k}: ${v}`).join('')}}`];
+    const set = [`solver={name: ${solver}${Object.entries(settings).map(([k, v]) => `, ${k}: ${v}`).join('')}}`];
     const r = await cli(['run', 'stream.yaml', '--out', out, '-q', '--set', 'sampling.batchSize=37', ...set.flatMap((s) => ['--set', s])]);
     expect(r.code).toBe(0);
     const file = npyToFloat64(readNpy(path.join(out, 'samples.npy')));
     const sde = makeSDE({ kind: 'vp' });
-    const solverSettings = { steps: 20, ...settings };
+    const solverSettings = settings;
     const one = await sample({ sde, model: new GaussianMixtureScore(sde, MIXTURE), solver, settings: solverSettings, n: 1000, batchSize: 37, seed: 7 });
     expect(Buffer.from(file.buffer)).toEqual(Buffer.from(one.samples.data.buffer));
     const m = manifestOf(out);

@@ -133,7 +133,7 @@ describe('one sweep per folder', () => {
     expect([a.code, b.code].sort()).toEqual([0, 2]);
     const loser = a.code === 2 ? a : b;
     expect(loser.stderr).toMatch(
-      new RegExp(`SweepLockedError: the sweep folder .*locked is in use by another sweep \\(pid ${process.pid} on host ${os.hostname()}, since .*\\); wait for it to finish, or delete .*locked/\\.lock if that process is gone`),
+      new RegExp(`^score-sde: the sweep folder .*locked is in use by another sweep \\(pid ${process.pid} on host ${os.hostname()}, since .*\\); wait for it to finish, or delete .*locked/\\.lock if that process is gone`, "m"),
     );
     expect(fs.existsSync(path.join(tmp, 'locked', '.lock'))).toBe(false);
   });

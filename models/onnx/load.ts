@@ -35,7 +35,7 @@ export interface OnnxModelOptions {
    * T, α, σ; N and eps may differ), else ModelCardMismatchError. Default: built from the card.
    */
   sde?: SDE;
-  /**
+  /** @internal
    * Instrumentation seam (bench/): wraps the session's run. Unset, the model calls session.run
    * directly and this costs nothing.
    */

@@ -11,7 +11,7 @@ import { shortReason } from './execution-provider';
 import { fromFloat16, toFloat16 } from './float16';
 import { TimeBuffer, TimeInputType, fillTimeInput } from './time-convention';
 
-/** session.run as the model calls it: the seam an instrumenting wrapper (bench/) replaces. */
+/** @internal session.run as the model calls it: the seam an instrumenting wrapper (bench/) replaces. */
 export type SessionRun = (feeds: Record<string, ort.Tensor>, fetches: Record<string, ort.Tensor>) => Promise<unknown>;
 
 // Module-level aliases: inside vm contexts (jest) every global lookup is ~50x slower.

@@ -11,7 +11,7 @@
 import { slicedWasserstein as librarySlicedWasserstein } from '../../metrics';
 import { NoiseSource } from '../../core/noise';
 
-// Module-level aliases: inside jest's vm context every global lookup is ~50x slower.
+// Shorthands (jest injects Math, Number and Infinity into its vm context: see jest.config.js).
 const { abs, exp, log, max, sqrt, SQRT2 } = Math;
 const INF = Number.POSITIVE_INFINITY;
 

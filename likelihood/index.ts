@@ -1,0 +1,5 @@
+export * from './log-likelihood';
+export * from './divergence';
+export * from './dequantize';
+export * from './probes';
+export * from './finite-differences';

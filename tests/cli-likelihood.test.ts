@@ -1,0 +1,110 @@
+/**
+ * `score-sde likelihood`: the command writes what the library computes (bit for bit), the true
+ * log-density where the data distribution is known, bits/dim for image data (the shipped
+ * Fashion-MNIST U-Net, a real onnxruntime session), and refuses bad input with exit status 2.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { cli as runCli } from './support/cli';
+import { npyToFloat64, readNpy, writeNpy } from '../core/npy';
+import { GaussianMixture, GaussianMixtureScore, logLikelihood, makeSDE } from '../index';
+
+const ROOT = path.resolve(__dirname, '..');
+const EXAMPLES = path.join(ROOT, 'configs', 'examples');
+const FASHION_DATA = path.join(ROOT, 'models', 'fashion-mnist', 'fashion-mnist-test-1000.npy');
+
+let tmp: string;
+beforeAll(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'score-sde-cli-likelihood-'));
+});
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+const cli = (args: string[]) => runCli(args, tmp);
+
+const MEAN = [0.5, -1];
+const STD = [0.5, 1];
+
+function gaussianConfig(): string {
+  const file = path.join(tmp, 'gauss.yaml');
+  fs.writeFileSync(file, `name: gauss\nsde: {kind: vp}\nmodel: {type: gaussian, mean: [${MEAN}], std: [${STD}]}\n`);
+  return file;
+}
+
+function gaussianData(n: number): { file: string; x: Float64Array } {
+  const x = new GaussianMixture({ means: [MEAN], stds: [STD] }).sample(n, 4);
+  const file = path.join(tmp, `gauss-${n}.npy`);
+  writeNpy(file, x, [n, 2], 'float64');
+  return { file, x };
+}
+
+test('inline Gaussian: the library’s values, the true log-density, a summary', async () => {
+  const { file, x } = gaussianData(20);
+  const out = path.join(tmp, 'gauss-out');
+  const r = await cli(['likelihood', gaussianConfig(), '--data', file, '--out', out, '--json', '--quiet']);
+  expect(r.code).toBe(0);
+  const summary = JSON.parse(r.stdout);
+  const sde = makeSDE({ kind: 'vp' });
+  const lib = await logLikelihood({ sde, model: new GaussianMixtureScore(sde, { means: [MEAN], stds: [STD] }), data: x });
+  expect(Array.from(npyToFloat64(readNpy(path.join(out, 'logp.npy'))))).toEqual(Array.from(lib.logp));
+  const truth = new GaussianMixture({ means: [MEAN], stds: [STD] }).logDensity(x);
+  expect(Array.from(npyToFloat64(readNpy(path.join(out, 'true-logp.npy'))))).toEqual(Array.from(truth));
+  expect(summary).toMatchObject({ format: 'score-sde-likelihood/1', n: 20, divergence: { method: 'exact' }, solver: { rtol: 1e-5, atol: 1e-5, eps: 1e-5 } });
+  // With the exact score the model is the truth up to the eps and prior biases (≤ 2e-2 nats, see
+  // tests/likelihood-mixture.test.ts); a wrong density would be far off.
+  expect(Math.abs(summary.truth.gap.mean)).toBeLessThan(2e-2);
+  expect(summary.files).toEqual(['logp.npy', 'true-logp.npy', 'latents.npy', 'likelihood.json']);
+  expect(fs.existsSync(path.join(out, 'bpd.npy'))).toBe(false);
+  expect(readNpy(path.join(out, 'latents.npy')).shape).toEqual([20, 2]);
+});
+
+test('Fashion-MNIST U-Net: bits/dim of dequantized test images (7-bit offset for [-1, 1])', async () => {
+  const out = path.join(tmp, 'fashion');
+  const r = await cli(['likelihood', path.join(EXAMPLES, 'fashion-mnist-vp.yaml'), '--data', FASHION_DATA, '--n', '2', '--rtol', '1e-3', '--atol', '1e-3', '--probes', '2', '--out', out, '--json', '--quiet', '--set', 'device=cpu']);
+  expect(r.code).toBe(0);
+  const s = JSON.parse(r.stdout);
+  expect(s).toMatchObject({ n: 2, divergence: { method: 'hutchinson', probes: 2 }, quantization: { range: [-1, 1], levels: 256 } });
+  expect(s.modelEvaluations).toBeCloseTo(5 * s.nfe, 6); // 1 + 2 probes × 2 sides per field evaluation
+  const logp = npyToFloat64(readNpy(path.join(out, 'logp.npy')));
+  const bpd = npyToFloat64(readNpy(path.join(out, 'bpd.npy')));
+  bpd.forEach((b, i) => expect(b).toBeCloseTo(-logp[i] / (784 * Math.LN2) + 7, 10));
+  // A trained image model: between 1 and 6 bits/dim (uniform noise would be 8).
+  bpd.forEach((b) => expect(b > 1 && b < 6).toBe(true));
+  expect(readNpy(path.join(out, 'logp-stderr.npy')).shape).toEqual([2]);
+});
+
+test('--from: a run over a row range gives the rows of the whole run, bit for bit (Hutchinson probes keyed by row)', async () => {
+  const { file } = gaussianData(6);
+  const args = ['likelihood', gaussianConfig(), '--data', file, '--method', 'hutchinson', '--probe', 'gaussian', '--quiet'];
+  expect((await cli([...args, '--out', path.join(tmp, 'whole')])).code).toBe(0);
+  expect((await cli([...args, '--from', '2', '--n', '3', '--out', path.join(tmp, 'part')])).code).toBe(0);
+  const whole = npyToFloat64(readNpy(path.join(tmp, 'whole', 'logp.npy')));
+  const part = npyToFloat64(readNpy(path.join(tmp, 'part', 'logp.npy')));
+  expect(Array.from(part)).toEqual(Array.from(whole.subarray(2, 5)));
+  // Without the offset (the same rows as rows 0–2) the probes differ, and so do the values.
+  writeNpy(path.join(tmp, 'rows2-4.npy'), npyToFloat64(readNpy(file)).subarray(4, 10), [3, 2], 'float64');
+  expect((await cli([...args.slice(0, 3), path.join(tmp, 'rows2-4.npy'), ...args.slice(4), '--out', path.join(tmp, 'shifted')])).code).toBe(0);
+  const shifted = npyToFloat64(readNpy(path.join(tmp, 'shifted', 'logp.npy')));
+  expect(Array.from(shifted)).not.toEqual(Array.from(part));
+});
+
+test.each([
+  ['data rows of the wrong size', ['--data', 'FASHION'], /--data .* rows of 784 values, but the model's samples have 2/],
+  ['--dequantize without a data range', ['--data', 'GAUSS', '--dequantize'], /--dequantize needs a data range/],
+  ['--method exact on a model without a closed form', ['--data', 'FASHION', '--method', 'exact'], /needs a model with the divergence in closed form/],
+  ['a negative tolerance', ['--data', 'GAUSS', '--rtol=-1'], /likelihood rtol: /],
+])('refuses %s (exit 2)', async (_what, args, message) => {
+  const config = args.includes('exact') ? path.join(EXAMPLES, 'fashion-mnist-vp.yaml') : gaussianConfig();
+  const data = args.map((a) => (a === 'FASHION' ? FASHION_DATA : a === 'GAUSS' ? gaussianData(5).file : a));
+  const r = await cli(['likelihood', config, ...data, '--n', '1', '--quiet', '--out', path.join(tmp, 'bad')]);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toMatch(message);
+});
+
+test('image data off the 256-level grid is refused (exit 2)', async () => {
+  const x = npyToFloat64(readNpy(FASHION_DATA)).slice(0, 784).map((v) => v + 1e-3);
+  const file = path.join(tmp, 'off-grid.npy');
+  writeNpy(file, x, [1, 1, 28, 28], 'float32');
+  const r = await cli(['likelihood', path.join(EXAMPLES, 'fashion-mnist-vp.yaml'), '--data', file, '--quiet', '--out', path.join(tmp, 'bad2')]);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toMatch(/not one of the 256 levels of \[-1, 1\]/);
+});
