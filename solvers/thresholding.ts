@@ -37,6 +37,8 @@ export class Thresholder {
   private readonly center: number;
   private readonly halfWidth: number;
   private readonly sorted: Float64Array;
+  private readonly lo: number;
+  private readonly hi: number;
 
   private constructor(
     range: readonly [number, number],
@@ -46,6 +48,7 @@ export class Thresholder {
     this.center = 0.5 * (range[0] + range[1]);
     this.halfWidth = 0.5 * (range[1] - range[0]);
     this.sorted = new Float64Array(dim);
+    [this.lo, this.hi] = range;
   }
 
   static for(ctx: SolverContext, o: ThresholdingOptions, solver: string): Thresholder | undefined {
@@ -67,11 +70,13 @@ export class Thresholder {
       const pos = this.ratio * (dim - 1);
       const k = floor(pos);
       const q = k + 1 < dim ? sorted[k] + (pos - k) * (sorted[k + 1] - sorted[k]) : sorted[k];
-      const s = max(1, q);
-      for (let j = row; j < row + dim; j++) {
-        const u = (x0[j] - center) / halfWidth;
-        x0[j] = center + (halfWidth * max(-s, min(s, u))) / s;
+      if (q <= 1) {
+        // s = 1: a plain clip to the range (exact: values inside it stay bit for bit).
+        for (let j = row; j < row + dim; j++) x0[j] = max(this.lo, min(this.hi, x0[j]));
+        continue;
       }
+      const w = q * halfWidth;
+      for (let j = row; j < row + dim; j++) x0[j] = center + max(-w, min(w, x0[j] - center)) / q;
     }
   }
 }
