@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineSolver } from './solver';
 import { denoiseToZeroSetting, epsSetting, gridSettingsFor, nfeSetting, noiseSetting, solverSettings, stepsSetting } from './settings';
 import { thresholdingSettings, Thresholder } from './thresholding';
-import { Predictions, denoiseToZero, nodeAt } from './exponential';
+import { denoiseToZero, evaluationsWith, nodeAt, Predictions } from './exponential';
 
 const { exp, expm1, log1p, sqrt } = Math;
 
@@ -38,7 +38,7 @@ export const ddim = defineSolver({
   adaptive: false,
   budget: ['steps', 'nfe'],
   settings,
-  evaluations: (steps, st) => steps + (st.denoiseToZero ? 1 : 0),
+  evaluations: (steps, st) => evaluationsWith(1, steps, st),
   async run(ctx, st) {
     const { x, grid, sde } = ctx;
     const thresholder = Thresholder.for(ctx, st, 'ddim');

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineSolver } from './solver';
 import { denoiseToZeroSetting, epsSetting, gridSettingsFor, nfeSetting, solverSettings, stepsSetting } from './settings';
-import { Predictions, combine, denoiseToZero, expStep, nodeAt, nodeAtLambda, psi } from './exponential';
+import { combine, denoiseToZero, evaluationsWith, expStep, nodeAt, nodeAtLambda, Predictions, psi } from './exponential';
 
 const settings = solverSettings({
   ...stepsSetting,
@@ -32,7 +32,7 @@ export const dpmSolver = defineSolver({
   adaptive: false,
   budget: ['steps', 'nfe'],
   settings,
-  evaluations: (steps, st) => st.order * steps + (st.denoiseToZero ? 1 : 0),
+  evaluations: (steps, st) => evaluationsWith(st.order, steps, st),
   async run(ctx, st) {
     const { x, grid, sde } = ctx;
     const preds = new Predictions(ctx, 'eps');

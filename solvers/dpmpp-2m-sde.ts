@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineSolver } from './solver';
+import { evaluationsWith } from './exponential';
 import { noiseSetting, solverSettings } from './settings';
 import { dpmppSettings, runDpmpp } from './dpmpp-multistep';
 
@@ -25,6 +26,6 @@ export const dpmpp2mSde = defineSolver({
   adaptive: false,
   budget: ['steps', 'nfe'],
   settings,
-  evaluations: (steps, st) => steps + (st.denoiseToZero ? 1 : 0),
+  evaluations: (steps, st) => evaluationsWith(1, steps, st),
   run: (ctx, st) => runDpmpp(ctx, 'dpmpp_2m_sde', 2, st, st.eta),
 });

@@ -1,4 +1,5 @@
 import { defineSolver } from './solver';
+import { evaluationsWith } from './exponential';
 import { solverSettings } from './settings';
 import { dpmppSettings, runDpmpp } from './dpmpp-multistep';
 
@@ -10,6 +11,6 @@ export const dpmpp3m = defineSolver({
   adaptive: false,
   budget: ['steps', 'nfe'],
   settings: solverSettings(dpmppSettings),
-  evaluations: (steps, st) => steps + (st.denoiseToZero ? 1 : 0),
+  evaluations: (steps, st) => evaluationsWith(1, steps, st),
   run: (ctx, st) => runDpmpp(ctx, 'dpmpp_3m', 3, st),
 });

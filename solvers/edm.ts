@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { predict } from '../sdes/predict';
 import { edmSigma } from '../sdes/sde';
 import { defineSolver } from './solver';
+import { evaluationsWith } from './exponential';
 import { denoiseToZeroSetting, epsSetting, gridSettingsFor, nfeSetting, solverSettings, stepsSetting } from './settings';
 import { Thresholder, thresholdingSettings } from './thresholding';
 
@@ -37,7 +38,7 @@ export const edm = defineSolver({
   adaptive: false,
   budget: ['steps', 'nfe'],
   settings,
-  evaluations: (steps, st) => 2 * steps + (st.denoiseToZero ? 1 : 0),
+  evaluations: (steps, st) => evaluationsWith(2, steps, st),
   async run(ctx, st) {
     const { x, n, grid, sde } = ctx;
     const thresholder = Thresholder.for(ctx, st, 'edm');

@@ -224,6 +224,11 @@ export async function denoiseToZero(ctx: SolverContext, step: number, thresholde
   ctx.stepDone(step, 0, ctx.wantsDenoised ? ctx.x : undefined, ctx.wantsDenoised ? eps : undefined);
 }
 
+/** Evaluations of a method with `perStep` per grid step and the optional step to t = 0. */
+export function evaluationsWith(perStep: number, steps: number, st: { denoiseToZero: boolean }): number {
+  return perStep * steps + (st.denoiseToZero ? 1 : 0);
+}
+
 /** Below this many steps, multistep methods lower their order on the last steps (lowerOrderFinal). */
 export const LOWER_ORDER_FINAL_BELOW = 15;
 

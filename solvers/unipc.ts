@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineSolver } from './solver';
 import { denoiseToZeroSetting, epsSetting, gridSettingsFor, nfeSetting, solverSettings, stepsSetting } from './settings';
 import { Thresholder, thresholdingSettings } from './thresholding';
-import { ExpStep, History, Predictions, combine, denoiseToZero, expStep, lowerOrderFinalSetting, nodeAt, psi, stepOrder } from './exponential';
+import { combine, denoiseToZero, evaluationsWith, expStep, ExpStep, History, lowerOrderFinalSetting, nodeAt, Predictions, psi, stepOrder } from './exponential';
 
 const settings = solverSettings({
   ...stepsSetting,
@@ -49,7 +49,7 @@ export const unipc = defineSolver({
   adaptive: false,
   budget: ['steps', 'nfe'],
   settings,
-  evaluations: (steps, st) => steps + (st.denoiseToZero ? 1 : 0),
+  evaluations: (steps, st) => evaluationsWith(1, steps, st),
   async run(ctx, st) {
     const { x, grid, sde } = ctx;
     const thresholder = Thresholder.for(ctx, st, 'unipc');
