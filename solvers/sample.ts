@@ -105,6 +105,7 @@ function fixedSteps(solver: SolverDefinition, settings: SharedSettings, sde: SDE
   if (budget === undefined) return settings.steps ?? sde.N;
   if (!solver.evaluations) throw new ParameterError(`solver '${solver.name}' takes no nfe budget (it does not count its evaluations): give steps`);
   const cost = (steps: number) => solver.evaluations!(steps, settings) + (settings.denoise ? 1 : 0);
+  if (!(cost(2) > cost(1))) throw new ParameterError(`nfe: '${solver.name}' with these settings spends no evaluations per step, so no budget sets its steps; give steps`);
   if (cost(1) > budget) throw new ParameterError(`nfe: ${budget} evaluations are fewer than one step of '${solver.name}' with these settings takes (${cost(1)})`);
   // cost grows with steps: double past the budget, then bisect for the last count within it.
   let lo = 1;

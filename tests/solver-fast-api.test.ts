@@ -69,6 +69,7 @@ describe('the evaluation budget nfe', () => {
   test('steps and nfe together, or a budget below one step, are errors naming nfe', async () => {
     expect(() => resolveSettings(getSolver('unipc'), { steps: 10, nfe: 10 })).toThrow(/nfe: give steps or nfe, not both/);
     await expect(sample({ sde, model, n: 2, solver: 'dpm_solver', settings: { nfe: 2 } })).rejects.toThrow(/nfe: 2 evaluations are fewer than one step of 'dpm_solver'.*\(3\)/);
+    await expect(sample({ sde, model, n: 2, solver: 'pc', settings: { nfe: 10, predictor: 'none', correctorSteps: 0 } })).rejects.toThrow(/nfe: 'pc' with these settings spends no evaluations per step/);
   });
 });
 
