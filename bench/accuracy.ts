@@ -1,4 +1,4 @@
-import { VPSDE } from '../sdes';
+import { SDE, VESDE, VPSDE } from '../sdes';
 import { GaussianMixture, GaussianMixtureScore } from '../models/gaussian-mixture';
 import { sample } from '../solvers/sample';
 import { slicedWasserstein } from '../metrics';
@@ -21,10 +21,30 @@ export interface SdeAccuracyRow {
   slicedWasserstein: number;
 }
 
+/** One solver's error on the exact mixture at each budget, and the budget that matches Heun at 128. */
+export interface FastAccuracyRow {
+  sde: string;
+  solver: string;
+  setting: string;
+  /** NFE actually spent, RMS and max error, at budgets 10, 20, 50, 100. */
+  errors: { budget: number; nfe: number; rmsError: number; maxError: number }[];
+  /** Fewest evaluations (of the scanned budgets) from which on the RMS error stays ≤ Heun's at 128; undefined if none ≤ 256. */
+  nfeToMatchHeun128?: number;
+}
+
+export interface FastAccuracy {
+  n: number;
+  /** Heun's RMS error at 128 evaluations, per SDE: the target. */
+  heun128: Record<string, number>;
+  rows: FastAccuracyRow[];
+}
+
 export interface AccuracyResult {
   n: number;
   ode: OdeAccuracyRow[];
   sde: SdeAccuracyRow[];
+  /** The fast solvers against Heun (VP and VE). */
+  fast?: FastAccuracy;
   /** Sliced Wasserstein between independent exact sample sets (mean of 3): what a perfect sampler scores. */
   swNoiseFloor: number;
 }
@@ -63,6 +83,9 @@ export async function accuracyPerNfe(quick: boolean): Promise<AccuracyResult> {
   const swNoiseFloor = mean(seeds.map((s) => slicedWasserstein(mixture.sample(nSde, 2000 + s), exact, 2, { seed: 5 })));
   const nfeList = quick ? [8] : [4, 8, 16, 32, 64, 128, 256];
   const sdeRuns = nfeList.flatMap((nfe) => [
+    { solver: 'ddim', setting: `η=1, steps=${nfe}`, settings: { steps: nfe, eta: 1 } },
+    { solver: 'dpmpp_2m_sde', setting: `steps=${nfe}`, settings: { steps: nfe } },
+    ...(nfe >= 5 ? [{ solver: 'edm', setting: `sChurn=40, steps=${(nfe - 1) >> 1}`, settings: { nfe, sChurn: 40, sTmin: 0.05, sTmax: 50 } }] : []),
     { solver: 'euler_maruyama', setting: `steps=${nfe}`, settings: { steps: nfe } },
     { solver: 'pc', setting: `ancestral, steps=${nfe}`, settings: { steps: nfe, predictor: 'ancestral', corrector: 'none' } },
     { solver: 'pc', setting: `reverse_diffusion+langevin(batch), steps=${nfe / 2}`, settings: { steps: nfe / 2, norm: 'batch' } },
@@ -79,7 +102,74 @@ export async function accuracyPerNfe(quick: boolean): Promise<AccuracyResult> {
     }
     sdeRows.push({ solver: run.solver, setting: run.setting, nfe, slicedWasserstein: mean(distances) });
   }
-  return { n, ode, sde: sdeRows, swNoiseFloor };
+  const fast = await fastSolverAccuracy(quick);
+  return { n, ode, sde: sdeRows, swNoiseFloor, fast };
+}
+
+/** The fast solvers as configured in the table (each on its default grid; edm ends at eps like the rest). */
+export const FAST_RUNS: { solver: string; setting: string; settings: Record<string, unknown> }[] = [
+  { solver: 'ode_heun', setting: 'uniform grid', settings: {} },
+  { solver: 'ddim', setting: 'η=0', settings: {} },
+  { solver: 'dpm_solver', setting: 'order 2', settings: { order: 2 } },
+  { solver: 'dpm_solver', setting: 'order 3', settings: { order: 3 } },
+  { solver: 'dpmpp_2m', setting: '', settings: {} },
+  { solver: 'dpmpp_3m', setting: '', settings: {} },
+  { solver: 'unipc', setting: 'order 3, bh1', settings: {} },
+  { solver: 'unipc', setting: 'order 3, bh1, quadratic grid', settings: { grid: 'quadratic' } },
+  { solver: 'unipc', setting: 'order 3, bh1, edm grid', settings: { grid: 'edm' } },
+  { solver: 'edm', setting: 'no churn, Heun to eps', settings: { denoiseToZero: false } },
+];
+
+/**
+ * The fast solvers on the exact mixture under VP and VE, from the same x_T, against RK45 at
+ * rtol = atol = 1e-10: RMS and max error at 10, 20, 50, 100 evaluations (the `nfe` budget: a
+ * solver spending 2 or 3 per step takes the most steps that fit), and the fewest evaluations from
+ * which on each stays at or below Heun's error at 128.
+ */
+export async function fastSolverAccuracy(quick: boolean): Promise<FastAccuracy> {
+  const mixture = new GaussianMixture(BENCH_MIXTURE);
+  const n = quick ? 32 : 1000;
+  const seed = 7;
+  const budgets = quick ? [10, 20] : [10, 20, 50, 100];
+  // Scanned budgets for the match: every 2 to 64, every 4 to 128, every 8 to 256.
+  const scan = quick ? [16, 32] : [...range(6, 64, 2), ...range(68, 128, 4), ...range(136, 256, 8)];
+  const heun128: Record<string, number> = {};
+  const rows: FastAccuracyRow[] = [];
+  const sdes: [string, SDE][] = [
+    ['VP', new VPSDE()],
+    ['VE', new VESDE()],
+  ];
+  for (const [name, sde] of sdes) {
+    const model = new GaussianMixtureScore(sde, mixture);
+    const reference = (await sample({ sde, model, n, seed, solver: 'ode_rk45', settings: { rtol: 1e-10, atol: 1e-10 } })).samples.data;
+    const at = async (solver: string, settings: Record<string, unknown>, nfe: number) => {
+      const r = await sample({ sde, model, n, seed, solver, settings: { ...settings, nfe } });
+      return { budget: nfe, nfe: r.nfe, ...renameErrors(errors(r.samples.data, reference)) };
+    };
+    heun128[name] = (await at('ode_heun', {}, 128)).rmsError;
+    for (const run of FAST_RUNS) {
+      const row: FastAccuracyRow = { sde: name, solver: run.solver, setting: run.setting, errors: [] };
+      for (const b of budgets) row.errors.push(await at(run.solver, run.settings, b));
+      let match: number | undefined;
+      for (let k = scan.length - 1; k >= 0; k--) {
+        if ((await at(run.solver, run.settings, scan[k])).rmsError > heun128[name]) break;
+        match = scan[k];
+      }
+      row.nfeToMatchHeun128 = match;
+      rows.push(row);
+    }
+  }
+  return { n, heun128, rows };
+}
+
+function range(from: number, to: number, step: number): number[] {
+  const out: number[] = [];
+  for (let v = from; v <= to; v += step) out.push(v);
+  return out;
+}
+
+function renameErrors(e: { rms: number; max: number }): { rmsError: number; maxError: number } {
+  return { rmsError: e.rms, maxError: e.max };
 }
 
 function mean(xs: number[]): number {

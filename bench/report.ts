@@ -1,3 +1,4 @@
+import type { FastAccuracy } from './accuracy';
 import type { BenchResult } from './main';
 
 const f = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : String(x));
@@ -46,6 +47,7 @@ export function markdownReport(r: BenchResult): string {
     md += table(['solver', 'setting', 'NFE', 'RMS error', 'max error'], a.ode.map((o) => [o.solver, o.setting, f(o.nfe, 1), e(o.rmsError), e(o.maxError)]));
     md += `\nStochastic solvers: sliced Wasserstein to exact samples, mean over 3 seeds; noise floor (exact against exact) = ${f(a.swNoiseFloor, 4)}.\n\n`;
     md += table(['solver', 'setting', 'NFE', 'sliced W2'], a.sde.map((s) => [s.solver, s.setting, f(s.nfe, 0), f(s.slicedWasserstein, 4)]));
+    if (a.fast) md += fastTable(a.fast);
   }
   if (r.likelihood) {
     md += '\n## Likelihood: time per sample (PF-ODE, RK45 rtol = atol = 1e-5, eps = 1e-5, one run)\n\n';
@@ -63,5 +65,22 @@ export function markdownReport(r: BenchResult): string {
       [[f(b.featuresMs, 0), f(b.statsMs, 0), f(b.fdMs, 0), f(b.fdTotalMs, 0), f(b.imagesPerSecond, 0), f(b.kidMs, 0)]],
     );
   }
+  return md;
+}
+
+/** The fast solvers' table: RMS / max error per budget, and the budget that matches Heun at 128. */
+function fastTable(fast: FastAccuracy): string {
+  const budgets = fast.rows[0]?.errors.map((e) => e.budget) ?? [];
+  let md = `\n## Fast solvers (exact 3-mode mixture, VP and VE)\n\nRMS / max error against RK45 at rtol = atol = 1e-10 from the same x_T (${fast.n} samples), at an evaluation budget (nfe; the NFE spent in brackets where it is lower). Last column: fewest evaluations from which on the RMS error stays at or below Heun's at 128 (VP ${e(fast.heun128.VP)}, VE ${e(fast.heun128.VE)}).\n\n`;
+  md += table(
+    ['SDE', 'solver', 'setting', ...budgets.map((b) => `${b} evals`), 'evals to match Heun@128'],
+    fast.rows.map((r) => [
+      r.sde,
+      r.solver,
+      r.setting,
+      ...r.errors.map((x) => `${e(x.rmsError)} / ${e(x.maxError)}${x.nfe < x.budget ? ` (${f(x.nfe, 0)})` : ''}`),
+      r.nfeToMatchHeun128 === undefined ? '> 256' : String(r.nfeToMatchHeun128),
+    ]),
+  );
   return md;
 }

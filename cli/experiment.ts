@@ -3,7 +3,6 @@ import * as path from 'path';
 import { GaussianMixture } from '../models/gaussian-mixture';
 import { sampleSize } from '../core/score';
 import { SampleProgress } from '../solvers/sample';
-import { getSolver } from '../solvers/registry';
 import { ConfigError } from '../configs/errors';
 import { Source, locate } from '../configs/load';
 import { BuiltModel, ModelCache, buildModel } from '../configs/model-loader';
@@ -157,6 +156,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions =
         n,
         batchSize,
         seed: config.sampling.seed,
+        dataRange: built.dataRange,
         xT: xTHeader ? (start, count) => readFiniteRows(config.sampling.xT!, xTHeader, start, count, ['sampling', 'xT'], sources) : undefined,
         onProgress: opts.onProgress,
         sink(rows, start) {
@@ -297,8 +297,8 @@ function buildManifest(
     solver: {
       name: result.solver,
       settings,
-      // Adaptive solvers choose their own steps (null); fixed-step ones default to the SDE's N.
-      steps: getSolver(result.solver).adaptive ? null : ((settings.steps as number | undefined) ?? built.sde.N),
+      // Adaptive solvers choose their own steps (null); fixed-step ones take steps, nfe or the SDE's N.
+      steps: result.steps ?? null,
       eps: (settings.eps as number | undefined) ?? built.sde.defaultEps,
     },
     model: {

@@ -20,6 +20,8 @@ export interface StreamRequest extends Omit<SampleRequest, 'n' | 'batchSize' | '
 export interface StreamResult {
   solver: string;
   settings: Record<string, unknown>;
+  /** Grid steps of a fixed-step solver; undefined for adaptive ones. */
+  steps?: number;
   nfe: number;
   calls: number;
   evaluations: number;
@@ -54,5 +56,5 @@ export async function streamSamples(req: StreamRequest): Promise<StreamResult> {
     for (const w of last.warnings) warnings.add(w);
     sink(last.samples.data, start);
   }
-  return { solver: last!.solver, settings: last!.settings, nfe: evaluations / n, calls, evaluations, wallTimeMs, warnings: [...warnings] };
+  return { solver: last!.solver, settings: last!.settings, steps: last!.steps, nfe: evaluations / n, calls, evaluations, wallTimeMs, warnings: [...warnings] };
 }

@@ -1,5 +1,5 @@
 import { defineSolver } from './solver';
-import { denoiseSetting, fixedGridSettings, noiseSetting, solverSettings } from './settings';
+import { denoiseSetting, fixedGridSettings, nfeSetting, noiseSetting, solverSettings } from './settings';
 import { makeScratch, predict } from './predictors';
 import { DenoisedTap } from './denoised';
 
@@ -12,8 +12,9 @@ export const eulerMaruyama = defineSolver({
   family: 'sde',
   summary: 'Euler–Maruyama on the reverse-time SDE (1 evaluation per step)',
   adaptive: false,
-  budget: ['steps'],
-  settings: solverSettings({ ...fixedGridSettings, ...denoiseSetting, ...noiseSetting }),
+  budget: ['steps', 'nfe'],
+  settings: solverSettings({ ...fixedGridSettings, ...nfeSetting, ...denoiseSetting, ...noiseSetting }),
+  evaluations: (steps) => steps,
   async run(ctx) {
     const scratch = makeScratch(ctx);
     const tap = new DenoisedTap(ctx);

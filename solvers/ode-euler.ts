@@ -1,6 +1,6 @@
 import { probabilityFlowODE } from '../sdes/reverse';
 import { defineSolver } from './solver';
-import { denoiseSetting, fixedGridSettings, solverSettings } from './settings';
+import { denoiseSetting, fixedGridSettings, nfeSetting, solverSettings } from './settings';
 import { DenoisedTap } from './denoised';
 
 /** Euler's method on the probability-flow ODE (first order, 1 evaluation per step). */
@@ -9,8 +9,9 @@ export const odeEuler = defineSolver({
   family: 'ode',
   summary: 'Euler on the probability-flow ODE (order 1, 1 evaluation per step)',
   adaptive: false,
-  budget: ['steps'],
-  settings: solverSettings({ ...fixedGridSettings, ...denoiseSetting }),
+  budget: ['steps', 'nfe'],
+  settings: solverSettings({ ...fixedGridSettings, ...nfeSetting, ...denoiseSetting }),
+  evaluations: (steps) => steps,
   async run(ctx) {
     const { x, n, grid } = ctx;
     const tap = new DenoisedTap(ctx);

@@ -1,6 +1,6 @@
 import { probabilityFlowODE } from '../sdes/reverse';
 import { defineSolver } from './solver';
-import { denoiseSetting, fixedGridSettings, solverSettings } from './settings';
+import { denoiseSetting, fixedGridSettings, nfeSetting, solverSettings } from './settings';
 import { DenoisedTap } from './denoised';
 
 /**
@@ -12,8 +12,9 @@ export const odeHeun = defineSolver({
   family: 'ode',
   summary: 'Heun on the probability-flow ODE (order 2, 2 evaluations per step)',
   adaptive: false,
-  budget: ['steps'],
-  settings: solverSettings({ ...fixedGridSettings, ...denoiseSetting }),
+  budget: ['steps', 'nfe'],
+  settings: solverSettings({ ...fixedGridSettings, ...nfeSetting, ...denoiseSetting }),
+  evaluations: (steps) => 2 * steps,
   async run(ctx) {
     const { x, n, grid } = ctx;
     const tap = new DenoisedTap(ctx);

@@ -1,13 +1,14 @@
 import { z } from 'zod';
 import { ParameterError } from '../core/errors';
 import { defineSolver } from './solver';
-import { denoiseSetting, fixedGridSettings, noiseSetting, normSetting, solverSettings } from './settings';
+import { denoiseSetting, fixedGridSettings, nfeSetting, noiseSetting, normSetting, solverSettings } from './settings';
 import { PREDICTORS, makeScratch, predict } from './predictors';
 import { CORRECTORS, correct } from './correctors';
 import { DenoisedTap } from './denoised';
 
 const settings = solverSettings({
   ...fixedGridSettings,
+  ...nfeSetting,
   ...denoiseSetting,
   ...noiseSetting,
   predictor: z
@@ -40,8 +41,9 @@ export const predictorCorrector = defineSolver({
   family: 'pc',
   summary: 'Predictor–corrector: reverse_diffusion | ancestral | euler_maruyama predictor, langevin | ald corrector',
   adaptive: false,
-  budget: ['steps'],
+  budget: ['steps', 'nfe'],
   settings,
+  evaluations: (steps, st) => steps * ((st.predictor === 'none' ? 0 : 1) + (st.corrector === 'none' ? 0 : st.correctorSteps)),
   async run(ctx, st) {
     if (st.predictor === 'none' && (st.corrector === 'none' || st.correctorSteps === 0)) {
       throw new ParameterError("pc: predictor 'none' needs a corrector with correctorSteps >= 1");

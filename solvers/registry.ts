@@ -6,9 +6,16 @@ import { predictorCorrector } from './predictor-corrector';
 import { odeEuler } from './ode-euler';
 import { odeHeun } from './ode-heun';
 import { odeRk45 } from './ode-rk45';
+import { ddim } from './ddim';
+import { dpmSolver } from './dpm-solver';
+import { dpmpp2m } from './dpmpp-2m';
+import { dpmpp3m } from './dpmpp-3m';
+import { dpmpp2mSde } from './dpmpp-2m-sde';
+import { unipc } from './unipc';
+import { edm } from './edm';
 
 /** Every solver by name. A new solver: one file exporting defineSolver({...}), one line here. */
-export const SOLVERS = [eulerMaruyama, predictorCorrector, odeEuler, odeHeun, odeRk45] as const;
+export const SOLVERS = [eulerMaruyama, predictorCorrector, odeEuler, odeHeun, odeRk45, ddim, dpmSolver, dpmpp2m, dpmpp3m, dpmpp2mSde, unipc, edm] as const;
 
 type Registered = (typeof SOLVERS)[number];
 export type SolverName = Registered['name'];

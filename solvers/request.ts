@@ -38,6 +38,11 @@ export interface SampleRequest<S extends SolverRef = SolverRef> {
    * draws for rows first … first + n − 1 exactly what one big run would. Default 0.
    */
   firstSample?: number;
+  /**
+   * The range [lo, hi] of the data (a model card's dataRange), for solvers that threshold x̂_0
+   * (`thresholding`). Default: unknown.
+   */
+  dataRange?: readonly [number, number];
   /** Start from these x_T (n × sampleShape) instead of prior draws. */
   xT?: Float64Array | Float32Array | NdArray;
   onProgress?: (p: SampleProgress) => void;
@@ -100,6 +105,8 @@ export interface SampleResult {
   solver: string;
   /** The settings the solver ran with (defaults filled). */
   settings: Record<string, unknown>;
+  /** Grid steps of a fixed-step solver (from steps, nfe or the SDE's N); undefined for adaptive ones. */
+  steps?: number;
   /** Score evaluations per sample (mean over samples): what the solver really spent. */
   nfe: number;
   /** Batched score calls, and per-sample evaluations in total. */

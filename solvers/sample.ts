@@ -2,7 +2,7 @@ import ndarray, { NdArray } from 'ndarray';
 import { SDE } from '../sdes/sde';
 import { reverseDiffusionStep } from '../sdes/reverse';
 import { ParameterError, requireInteger } from '../core/errors';
-import { CountingScoreModel, ScoreModel, sampleSize } from '../core/score';
+import { CountingScoreModel, GaussianKernel, Parameterization, ScoreModel, sampleSize } from '../core/score';
 import { NoiseSource, Stream } from '../core/noise';
 import { GRID_PARAMS, timeGrid } from './grids';
 import { getSolver, resolveSettings } from './registry';
@@ -31,7 +31,8 @@ export async function sample<const S extends SolverRef>(req: SampleRequest<S>): 
   const shape = req.model.sampleShape;
   const dim = sampleSize(shape);
   const eps = settings.eps ?? sde.defaultEps;
-  const grid = solver.adaptive ? runEnds(sde, eps) : timeGrid(sde, settings.steps ?? sde.N, eps, settings.grid, gridParams(settings));
+  const steps = solver.adaptive ? undefined : fixedSteps(solver, settings, sde);
+  const grid = steps === undefined ? runEnds(sde, eps) : timeGrid(sde, steps, eps, settings.grid, gridParams(settings));
   const xT = req.xT ? initialStates(req.xT, req.n, dim, shape) : undefined;
   throwIfAborted(req.signal, 'before the first step');
 
@@ -72,6 +73,7 @@ export async function sample<const S extends SolverRef>(req: SampleRequest<S>): 
       grid,
       noise,
       wantsDenoised: req.onStep !== undefined,
+      dataRange: req.dataRange,
       warn: (message: string) => warnings.add(message),
       stepDone: afterStep,
     };
@@ -85,12 +87,36 @@ export async function sample<const S extends SolverRef>(req: SampleRequest<S>): 
     samples: ndarray(out, [req.n, ...shape]),
     solver: solver.name,
     settings,
+    steps,
     nfe: counter.evaluations / req.n,
     calls: counter.calls,
     evaluations: counter.evaluations,
     wallTimeMs: performance.now() - started,
     warnings: [...warnings],
   };
+}
+
+/**
+ * A fixed-step solver's number of steps: `steps`, or the most steps whose evaluations fit in
+ * `nfe` (the solver's own count plus the driver's denoise step), or the SDE's N.
+ */
+function fixedSteps(solver: SolverDefinition, settings: SharedSettings, sde: SDE): number {
+  const budget = settings.nfe;
+  if (budget === undefined) return settings.steps ?? sde.N;
+  if (!solver.evaluations) throw new ParameterError(`solver '${solver.name}' takes no nfe budget (it does not count its evaluations): give steps`);
+  const cost = (steps: number) => solver.evaluations!(steps, settings) + (settings.denoise ? 1 : 0);
+  if (!(cost(2) > cost(1))) throw new ParameterError(`nfe: '${solver.name}' with these settings spends no evaluations per step, so no budget sets its steps; give steps`);
+  if (cost(1) > budget) throw new ParameterError(`nfe: ${budget} evaluations are fewer than one step of '${solver.name}' with these settings takes (${cost(1)})`);
+  // cost grows with steps: double past the budget, then bisect for the last count within it.
+  let lo = 1;
+  let hi = 2;
+  while (cost(hi) <= budget) [lo, hi] = [hi, hi * 2];
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (cost(mid) <= budget) lo = mid;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** An adaptive solver's "grid": its ends. */
@@ -146,25 +172,53 @@ function initialStates(xT: Float64Array | Float32Array | NdArray, n: number, dim
   return Float64Array.from(arr);
 }
 
-/** Checks every score the solver receives; a NaN names the solver, step and t. */
+/**
+ * Checks every prediction the solver receives; a NaN names the solver, step and t. Forwards what
+ * the model has beyond score() (its native parameterization, predict, sde, scoreDivergence), so
+ * a solver's predict(model, sde, 'eps' | 'x0', …) reaches an ε- or x̂_0-network's own output.
+ */
 class NonFiniteGuard implements ScoreModel {
+  readonly parameterization?: Parameterization;
+  readonly predict?: (x: Float64Array, t: Float64Array, out: Float64Array) => Promise<void>;
+  readonly scoreDivergence?: (x: Float64Array, t: Float64Array, out: Float64Array, div: Float64Array) => Promise<void>;
+
   constructor(
     private readonly inner: ScoreModel,
     private readonly solver: string,
     private readonly step: () => number,
-  ) {}
+  ) {
+    const { predict, scoreDivergence } = inner;
+    if (predict && inner.parameterization) {
+      this.parameterization = inner.parameterization;
+      this.predict = async (x, t, out) => {
+        await predict.call(inner, x, t, out);
+        this.check(x, t, out, `the model's ${this.parameterization} prediction`);
+      };
+    }
+    if (scoreDivergence) {
+      this.scoreDivergence = async (x, t, out, div) => {
+        await scoreDivergence.call(inner, x, t, out, div);
+        this.check(x, t, out, 'the score');
+        this.check(x, t, div, 'the score divergence', 1);
+      };
+    }
+  }
 
   get sampleShape(): readonly number[] {
     return this.inner.sampleShape;
   }
 
+  get sde(): GaussianKernel | undefined {
+    return this.inner.sde;
+  }
+
   async score(x: Float64Array, t: Float64Array, out: Float64Array): Promise<void> {
     await this.inner.score(x, t, out);
-    const bad = firstNonFinite(out);
-    if (bad >= 0) {
-      const dim = x.length / t.length;
-      throw new NonFiniteError(this.solver, this.step(), t[Math.floor(bad / dim)], 'the score');
-    }
+    this.check(x, t, out, 'the score');
+  }
+
+  private check(x: Float64Array, t: Float64Array, values: Float64Array, what: string, width = x.length / t.length): void {
+    const bad = firstNonFinite(values);
+    if (bad >= 0) throw new NonFiniteError(this.solver, this.step(), t[Math.floor(bad / width)], what);
   }
 }
-

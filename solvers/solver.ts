@@ -40,6 +40,11 @@ export interface SolverContext {
   /** Whether anyone listens for denoised estimates: compute them only then. */
   readonly wantsDenoised: boolean;
   /**
+   * The range [lo, hi] the data lie in (image pixels, from the model card's dataRange), where it
+   * is known: what dynamic thresholding of x̂_0 clips to (./thresholding.ts).
+   */
+  readonly dataRange?: readonly [number, number];
+  /**
    * Call after each step with the step index and the time every sample has reached, and where the
    * solver has one, its estimate of x_0 (n·dim) from the step's model evaluation at time
    * denoisedAt. The driver then runs, in order: state transforms (in place on x), the finiteness
@@ -72,12 +77,18 @@ export interface SolverDefinition<S = any, I = any, N extends string = string> {
   /** The settings that set the cost (a sweep's budget axes): ['steps'], or ['rtol', 'atol']. */
   readonly budget: readonly string[];
   readonly settings: z.ZodType<S, I>;
+  /**
+   * Network evaluations per sample a run of `steps` grid steps spends (what the solver itself
+   * evaluates, a final step to t = 0 included; the driver's `denoise` not). Required of solvers
+   * that take the `nfe` setting: the driver picks the most steps that fit the budget.
+   */
+  evaluations?(steps: number, settings: S): number;
   run(ctx: SolverContext, settings: S): Promise<void>;
 }
 
 /**
  * Checks a definition (every setting described, budget settings exist, fixed-step solvers take
- * `steps`) and returns it with its literal name type, which types `sample()`'s settings.
+ * `steps`, solvers taking `nfe` count their evaluations) and returns it with its literal name type, which types `sample()`'s settings.
  */
 export function defineSolver<const N extends string, Schema extends z.ZodObject>(def: {
   name: N;
@@ -86,6 +97,7 @@ export function defineSolver<const N extends string, Schema extends z.ZodObject>
   adaptive: boolean;
   budget: readonly string[];
   settings: Schema;
+  evaluations?(steps: number, settings: z.output<Schema>): number;
   run(ctx: SolverContext, settings: z.output<Schema>): Promise<void>;
 }): SolverDefinition<z.output<Schema>, z.input<Schema>, N> {
   // Descriptions sit on the outermost schema of each field (`.describe()` last), where
@@ -97,6 +109,7 @@ export function defineSolver<const N extends string, Schema extends z.ZodObject>
   const missing = def.budget.filter((b) => !keys.includes(b));
   if (missing.length || def.budget.length === 0) throw new Error(`solver '${def.name}': budget settings [${def.budget.join(', ')}] must be non-empty settings of its schema`);
   if (!def.adaptive && !keys.includes('steps')) throw new Error(`solver '${def.name}': a fixed-step solver must take 'steps'`);
+  if (keys.includes('nfe') && !def.evaluations) throw new Error(`solver '${def.name}': a solver that takes 'nfe' must say its evaluations(steps, settings)`);
   return def as unknown as SolverDefinition<z.output<Schema>, z.input<Schema>, N>;
 }
 

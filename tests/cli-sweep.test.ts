@@ -171,7 +171,7 @@ describe('score-sde sweep', () => {
     const r = await cli(['sweep', 'bad.yaml', '--out', 'bad']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`${path.join(tmp, 'bad.yaml')}:4:21: solver.snr: too small: expected number to be >0; got -2 [from sweep cell name=pc,snr=-2]`);
-    expect(r.stderr).toContain(`${path.join(tmp, 'bad.yaml')}:4:16: solver.snr: unknown key 'snr'; allowed here: name, steps, eps, grid, rho, denoise [from sweep cell name=ode_euler,snr=0.1]`);
+    expect(r.stderr).toContain(`${path.join(tmp, 'bad.yaml')}:4:16: solver.snr: unknown key 'snr'; allowed here: name, steps, eps, grid, rho, nfe, denoise [from sweep cell name=ode_euler,snr=0.1]`);
     expect(fs.existsSync(path.join(tmp, 'bad'))).toBe(false);
     fs.writeFileSync(path.join(tmp, 'bad2.yaml'), `base: base.yaml\naxes: {}\nbogus: 1\n`);
     const r2 = await cli(['sweep', 'bad2.yaml']);

@@ -1,47 +1,12 @@
 /**
- * The probability-flow ODE against its closed-form solution, and the convergence orders of the
- * ODE solvers.
- *
- * For Gaussian data N(μ, diag σ_d²) the marginal is p_t = N(α(t)μ, V(t)), V = α²σ_d² + s², and
- * the PF-ODE dx/dt = a x − ½g²∇log p_t = a x + ½g²(x − αμ)/V is solved by
- *   x_t = α(t)μ + sqrt(V(t))·u,   u constant per coordinate,
- * because α' = aα and V' = 2aV + g² (the kernel's variance ODE). So from a given x_T the exact
- * x_eps is known: it depends on the solver only through its discretization error. The drift the
- * solvers integrate is built from driftCoef and diffusion, the target from meanCoef and std, so
- * an SDE whose g disagrees with its kernel fails here.
+ * The probability-flow ODE against its closed-form solution (./support/gaussian-flow.ts), and the
+ * convergence orders of the ODE solvers. The drift the solvers integrate is built from driftCoef
+ * and diffusion, the target from meanCoef and std, so an SDE whose g disagrees with its kernel
+ * fails here.
  */
-import { GaussianMixtureScore, NoiseSource, SDE, Stream, SubVPSDE, VESDE, VPSDE, sample } from '../index';
+import { GaussianMixtureScore, SDE, SubVPSDE, VESDE, VPSDE, sample } from '../index';
 import { logLogSlope, maxAbsDiff } from './support/stats';
-
-const { sqrt } = Math;
-
-const MU = [1, -2];
-const SD = [0.5, 2];
-
-function exactFlow(sde: SDE, xT: Float64Array, eps: number): Float64Array {
-  const aT = sde.meanCoef(sde.T);
-  const sT = sde.std(sde.T);
-  const ae = sde.meanCoef(eps);
-  const se = sde.std(eps);
-  const out = new Float64Array(xT.length);
-  for (let i = 0; i < xT.length; i++) {
-    const d = i % 2;
-    const VT = aT * aT * SD[d] ** 2 + sT * sT;
-    const Ve = ae * ae * SD[d] ** 2 + se * se;
-    out[i] = ae * MU[d] + sqrt(Ve) * ((xT[i] - aT * MU[d]) / sqrt(VT));
-  }
-  return out;
-}
-
-/** n prior draws, scaled by priorStd (what sample() would draw), plus a few far-out points. */
-function priorDraws(sde: SDE, n: number, seed: number): Float64Array {
-  const x = new Float64Array(n * 2);
-  new NoiseSource(seed).normal(x, 2, 0, Stream.prior);
-  for (let i = 0; i < x.length; i++) x[i] *= sde.priorStd;
-  x[0] = 4 * sde.priorStd; // 4σ tails too
-  x[1] = -4 * sde.priorStd;
-  return x;
-}
+import { MU, SD, exactFlow, priorDraws } from './support/gaussian-flow';
 
 const SDES: [string, () => SDE][] = [
   ['VE', () => new VESDE()],

@@ -37,7 +37,7 @@ describe('self-describing solvers', () => {
   });
 
   test("a sweep's budget axes come from the registry", () => {
-    expect(budgetAxes()).toEqual(['solver.steps', 'solver.rtol', 'solver.atol']);
+    expect(budgetAxes()).toEqual(['solver.steps', 'solver.nfe', 'solver.rtol', 'solver.atol']);
     expect(BUDGET_AXES).toEqual(budgetAxes());
   });
 
