@@ -96,6 +96,13 @@ function processor(opts: QueueWorkerOptions, threads: CellThread[], state: { dro
       return { manifest: reply.manifest };
     }
     if (state.dropping) throw new Error(`${cell.id}: dropped by a worker that stopped`); // not the cell's failure
+    // The same cell published meanwhile by another worker (this one was presumed dead and its job
+    // given away): that result stands, an error record must not replace it.
+    const elsewhere = store.read(cell);
+    if (elsewhere) {
+      log(`${cell.id} (${sweep.name}): finished by another worker meanwhile; this run's error is dropped: ${reply.message}`);
+      return { manifest: elsewhere };
+    }
     log(`${cell.id} (${sweep.name}): FAILED: ${reply.message}`);
     store.publishFailure(cell.id, reply, log);
     throw await unrecoverable(reply.message);

@@ -14,7 +14,7 @@ import type { Manifest } from '../cli/manifest';
  * Sweeps on several machines: a real Redis (redis-server on a free loopback port), real worker
  * processes (`score-sde worker`), real coordinators (`score-sde sweep --queue`), SIGKILLs at chosen
  * moments. The worker processes are shared by the tests of this file (started once; one is killed
- * by the first test), with a 3 s lock so that a killed worker's cell is taken over within seconds.
+ * by the first test; the third runs two cells at a time), with a 3 s lock so that a killed worker's cell is taken over within seconds.
  */
 
 const canRun = requireRedisOrSkipLoudly('tests/queue-sweep.test.ts');
@@ -43,8 +43,8 @@ const workers: { run: ChildRun; log: () => string }[] = [];
 
 const cli = (args: string[]) => runCli(args, tmp);
 
-function startWorker(): { run: ChildRun; log: () => string } {
-  const run = spawnCli(['worker', '--queue', redis.url, '--root', tmp, '--lock-timeout', '3'], tmp);
+function startWorker(concurrency: number): { run: ChildRun; log: () => string } {
+  const run = spawnCli(['worker', '--queue', redis.url, '--root', tmp, '--lock-timeout', '3', '--concurrency', String(concurrency)], tmp);
   let log = '';
   run.child.stderr!.on('data', (d) => (log += d));
   return { run, log: () => log };
@@ -93,7 +93,7 @@ beforeAll(async () => {
   const { Redis } = await import('ioredis');
   client = new Redis(redis.url, { maxRetriesPerRequest: null });
   queue = new Queue(QUEUE_NAME, { connection: client });
-  for (let i = 0; i < 3; i++) workers.push(startWorker());
+  for (const concurrency of [1, 1, 2]) workers.push(startWorker(concurrency));
   for (const w of workers) await waitUntil(w.run, () => /; ready\n/.test(w.log()));
 });
 
@@ -134,6 +134,14 @@ describeRedis('a sweep through Redis on three worker processes', () => {
     expect(retried.length).toBe(1);
     expect(retried[0].attemptsStarted).toBe(2);
     expect(retried[0].processedBy).not.toBe(`${os.hostname()}:${victim.run.child.pid}`);
+    // The third worker (--concurrency 2) had two cells running at once.
+    let running = 0;
+    let most = 0;
+    for (const line of workers[2].log().split('\n')) {
+      if (/: started$/.test(line)) most = Math.max(most, ++running);
+      if (/: (done|FAILED)/.test(line)) running--;
+    }
+    expect(most).toBe(2);
     // Common random numbers: each cell's samples are the local sweep's, byte for byte.
     for (const c of CELLS) {
       expect(fs.readFileSync(path.join(dir, 'cells', c, 'samples.npy')).equals(fs.readFileSync(path.join(tmp, 'local', 'cells', c, 'samples.npy')))).toBe(true);
