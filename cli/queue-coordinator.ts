@@ -63,10 +63,14 @@ export async function runQueueSweep(sweep: LoadedSweep, target: RedisTarget, opt
       // Subscribed before the jobs are checked, so that no job ends unseen between the two
       // (BullMQ gives it a blocking duplicate of the connection, which it owns and closes).
       events = new QueueEvents(QUEUE_NAME, { connection: conn.client });
+      // Connection errors repeat while ioredis reconnects; conn.lost reports a loss once, for good.
+      queue.on('error', () => undefined);
+      events.on('error', () => undefined);
       await Promise.race([events.waitUntilReady(), conn.lost]);
       const byJob = new Map<string, SweepCell>();
       for (const cell of todo) byJob.set(cellJobId(cellJob(sweep.file, dir, cell)), cell);
       const run = follow(queue, events, sweep, dir, store, byJob, manifests, log, opts.checkMs ?? 2000);
+      run.catch(() => undefined); // when Redis is lost, conn.lost says so; run then fails too
       const { errors, ran } = await Promise.race([run, conn.lost]);
       return finishSweep(sweep, dir, manifests, errors, { ran, skipped }, log);
     });

@@ -32,6 +32,7 @@ export async function queueStatus(sweep: LoadedSweep, target: RedisTarget, dir: 
   const conn = await QueueConnection.open(target);
   const { Queue } = await import('bullmq');
   const queue = new Queue(QUEUE_NAME, { connection: conn.client });
+  queue.on('error', () => undefined); // reconnection noise; conn.lost reports a loss
   try {
     const store = new SharedFolderStore(path.resolve(dir));
     const status: QueueStatus = {
@@ -67,6 +68,7 @@ export async function queueStatus(sweep: LoadedSweep, target: RedisTarget, dir: 
       }
       status.workers = await queue.getWorkersCount();
     })();
+    work.catch(() => undefined); // when Redis is lost, conn.lost says so; work then fails too
     await Promise.race([work, conn.lost]);
     return status;
   } finally {

@@ -3,11 +3,11 @@ import * as os from 'os';
 import * as path from 'path';
 import type { Job, Worker } from 'bullmq';
 import { ConfigError, formatIssue } from '../configs/errors';
-import { LoadedSweep, loadSweep } from '../configs/sweep';
+import { LoadedSweep, SweepCell, loadSweep } from '../configs/sweep';
 import { CellThread } from './cell-thread';
 import { QueueConnection, RedisTarget } from './queue-connection';
-import { CellJob, CellJobResult, DEFAULT_LOCK_SECONDS, MAX_STALLED, QUEUE_NAME, cellJobSchema, configHash } from './queue-jobs';
-import { PathRefusedError, realPathUnder, storeUnder } from './queue-store';
+import { CELL_JOB_FORMAT, CellJob, CellJobResult, DEFAULT_LOCK_SECONDS, MAX_STALLED, QUEUE_NAME, cellJobSchema, configHash } from './queue-jobs';
+import { PathRefusedError, SharedFolderStore, realPathUnder, storeUnder } from './queue-store';
 
 /**
  * `score-sde worker --queue redis://… [--concurrency N] [--root DIR …]`: takes sweep cells from
@@ -56,33 +56,40 @@ async function unrecoverable(message: string): Promise<Error> {
   return new UnrecoverableError(message);
 }
 
+/**
+ * The cell a job names, from the sweep file the worker loads itself, and the store it goes to;
+ * PathRefusedError (or the sweep file's ConfigError) when the job is not one to run.
+ */
+function checkJob(jobData: unknown, roots: readonly string[], sweeps: SweepFiles): { sweep: LoadedSweep; cell: SweepCell; store: SharedFolderStore } {
+  const parsed = cellJobSchema.safeParse(jobData);
+  if (!parsed.success) throw new PathRefusedError(`job data does not match ${CELL_JOB_FORMAT}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(data)'}: ${i.message}`).join('; ')}`);
+  const data: CellJob = parsed.data;
+  const sweepFile = realPathUnder(data.sweepFile, roots, 'the sweep file');
+  const store = storeUnder(data.dir, roots);
+  const sweep = sweeps.load(sweepFile);
+  const cell = sweep.cells.find((c) => c.id === data.cell);
+  if (!cell) throw new PathRefusedError(`the sweep ${sweepFile} has no cell '${data.cell}'`);
+  store.cellDir(cell.id); // refuses a path that leaves the cells folder
+  if (configHash(cell) !== data.configHash) {
+    throw new PathRefusedError(`the sweep file ${sweepFile} changed since cell ${cell.id} was queued (its config differs); start the coordinator again to queue the new cells`);
+  }
+  return { sweep, cell, store };
+}
+
 /** The processor: checks the job, runs its cell in a free thread, returns the manifest. */
-function processor(opts: QueueWorkerOptions, threads: CellThread[], state: { dropping: boolean }) {
+function processor(opts: QueueWorkerOptions & { name: string }, threads: CellThread[], state: { dropping: boolean }) {
   const sweeps = new SweepFiles();
   const { log } = opts;
   return async (job: Job<unknown, CellJobResult>): Promise<CellJobResult> => {
-    let data: CellJob;
-    let store;
-    let cell;
-    let sweep;
+    let checked;
     try {
-      const parsed = cellJobSchema.safeParse(job.data);
-      if (!parsed.success) throw new PathRefusedError(`job data does not match ${cellJobSchema.shape.format.value}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(data)'}: ${i.message}`).join('; ')}`);
-      data = parsed.data;
-      const sweepFile = realPathUnder(data.sweepFile, opts.roots, 'the sweep file');
-      store = storeUnder(data.dir, opts.roots);
-      sweep = sweeps.load(sweepFile);
-      cell = sweep.cells.find((c) => c.id === data.cell);
-      if (!cell) throw new PathRefusedError(`the sweep ${sweepFile} has no cell '${data.cell}'`);
-      store.cellDir(cell.id); // refuses a path that leaves the cells folder
-      if (configHash(cell) !== data.configHash) {
-        throw new PathRefusedError(`the sweep file ${sweepFile} changed since cell ${cell.id} was queued (its config differs); start the coordinator again to queue the new cells`);
-      }
+      checked = checkJob(job.data, opts.roots, sweeps);
     } catch (err) {
       const message = err instanceof ConfigError ? `invalid sweep file:\n${err.issues.map((i) => `  ${formatIssue(i)}`).join('\n')}` : (err as Error).message;
       log(`job ${job.id}: refused: ${message}`);
-      throw await unrecoverable(`refused by worker ${job.processedBy ?? ''}: ${message}`);
+      throw await unrecoverable(`refused by worker ${opts.name}: ${message}`);
     }
+    const { sweep, cell, store } = checked;
     const thread = threads.pop()!;
     let reply;
     try {
@@ -135,7 +142,7 @@ export async function runQueueWorker(target: RedisTarget, opts: QueueWorkerOptio
     await worker?.close(true);
   };
   try {
-    worker = new Worker(QUEUE_NAME, processor({ ...opts, roots }, threads, state), {
+    worker = new Worker(QUEUE_NAME, processor({ ...opts, roots, name }, threads, state), {
       connection: conn.client,
       name,
       concurrency: opts.concurrency,
