@@ -41,42 +41,50 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-function node(args: string[], cwd: string): ChildProcess {
-  return spawn(process.execPath, [CLI, ...args], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+interface Proc {
+  child: ChildProcess;
+  /** stdout and stderr so far. */
+  output(): string;
 }
 
-/** Seconds from spawn to a successful exit. */
-function timed(args: string[], cwd: string): Promise<number> {
+function node(args: string[], cwd: string): Proc {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  return { child, output: () => out };
+}
+
+/** Seconds from spawn to a successful exit; else an error with its output and the workers'. */
+function timed(args: string[], cwd: string, workers: Proc[]): Promise<number> {
   const t0 = performance.now();
-  const child = node(args, cwd);
-  let err = '';
-  child.stderr!.on('data', (d) => (err += d));
+  const p = node(args, cwd);
   return new Promise((resolve, reject) =>
-    child.on('close', (code) => (code === 0 ? resolve((performance.now() - t0) / 1000) : reject(new Error(`score-sde ${args.join(' ')} exited ${code}:\n${err}`)))),
+    p.child.on('close', (code) => {
+      if (code === 0) return resolve((performance.now() - t0) / 1000);
+      reject(new Error(`score-sde ${args.join(' ')} exited ${code}:\n${p.output()}\n${workers.map((w, i) => `worker ${i + 1}:\n${w.output()}`).join('\n')}`));
+    }),
   );
 }
 
-/** Two workers; resolves when both say they are ready. */
-async function startWorkers(url: string, cwd: string): Promise<ChildProcess[]> {
+/** Two workers; with `ready`, resolves when both say they are ready. */
+async function startWorkers(url: string, cwd: string, ready = true): Promise<Proc[]> {
   const workers = [0, 1].map(() => node(['worker', '--queue', url, '--root', cwd], cwd));
+  if (!ready) return workers;
   await Promise.all(
     workers.map(
       (w) =>
         new Promise<void>((resolve, reject) => {
-          let err = '';
-          w.stderr!.on('data', (d) => {
-            err += d;
-            if (/; ready\n/.test(err)) resolve();
-          });
-          w.on('exit', (code) => reject(new Error(`a worker exited ${code}:\n${err}`)));
+          w.child.stderr!.on('data', () => /; ready\n/.test(w.output()) && resolve());
+          w.child.on('exit', (code) => reject(new Error(`a worker exited ${code}:\n${w.output()}`)));
         }),
     ),
   );
   return workers;
 }
 
-async function stopWorkers(workers: ChildProcess[]): Promise<void> {
-  await Promise.all(workers.map((w) => new Promise<void>((resolve) => (w.exitCode !== null ? resolve() : (w.once('exit', () => resolve()), w.kill('SIGTERM'))))));
+async function stopWorkers(workers: Proc[]): Promise<void> {
+  await Promise.all(workers.map(({ child: w }) => new Promise<void>((resolve) => (w.exitCode !== null ? resolve() : (w.once('exit', () => resolve()), w.kill('SIGTERM'))))));
 }
 
 function meanCellSeconds(dir: string): number {
@@ -105,21 +113,21 @@ axes:
 `,
   );
   const seconds = { local: [] as number[], queue: [] as number[], queueCold: [] as number[] };
-  let warm: ChildProcess[] = [];
+  let warm: Proc[] = [];
   try {
     warm = await startWorkers(redis.url, work);
     for (let rep = 0; rep < o.reps; rep++) {
       log(`rep ${rep + 1}/${o.reps}: local --workers 2`);
-      seconds.local.push(await timed(['sweep', 'sweep.yaml', '--workers', '2', '--out', `local-${rep}`, '-q'], work));
+      seconds.local.push(await timed(['sweep', 'sweep.yaml', '--workers', '2', '--out', `local-${rep}`], work, []));
       log(`rep ${rep + 1}/${o.reps}: queue, 2 running workers`);
-      seconds.queue.push(await timed(['sweep', 'sweep.yaml', '--queue', redis.url, '--out', `queue-${rep}`, '-q'], work));
+      seconds.queue.push(await timed(['sweep', 'sweep.yaml', '--queue', redis.url, '--out', `queue-${rep}`], work, warm));
       log(`rep ${rep + 1}/${o.reps}: queue, 2 workers started with the coordinator`);
       await stopWorkers(warm);
       const started = performance.now();
-      const cold = [0, 1].map(() => node(['worker', '--queue', redis.url, '--root', work, '-q'], work));
-      await timed(['sweep', 'sweep.yaml', '--queue', redis.url, '--out', `cold-${rep}`, '-q'], work);
+      warm = await startWorkers(redis.url, work, false); // cold: not waited for
+      await timed(['sweep', 'sweep.yaml', '--queue', redis.url, '--out', `cold-${rep}`], work, warm);
       seconds.queueCold.push((performance.now() - started) / 1000);
-      await stopWorkers(cold);
+      await stopWorkers(warm);
       warm = await startWorkers(redis.url, work);
     }
     const med = { local: median(seconds.local), queue: median(seconds.queue), queueCold: median(seconds.queueCold) };

@@ -31,13 +31,19 @@ export interface QueueSweepOptions {
 
 type Outcome = { manifest: Manifest } | { error: string };
 
-/** A job's state, with its outcome once it has ended ('unknown': no such job). */
-async function jobState(queue: Queue, id: string): Promise<{ state: string; outcome?: Outcome }> {
+/**
+ * A job's state, with its outcome once it has ended ('unknown': no such job). The state is read
+ * first and the job after it: an ended job's return value or reason is written with its state, so
+ * a job read after it was seen ended has them (read the other way round, a job that ends between
+ * the two reads would look ended without them).
+ */
+export async function jobState(queue: Queue, id: string): Promise<{ state: string; outcome?: Outcome }> {
+  const state = await queue.getJobState(id);
+  if (state !== 'completed' && state !== 'failed') return { state };
   const job = (await queue.getJob(id)) as Job<CellJob, CellJobResult> | undefined;
-  const state = job ? await job.getState() : 'unknown';
-  if (state === 'completed') return { state, outcome: job!.returnvalue?.manifest ? { manifest: job!.returnvalue.manifest } : { error: 'the worker returned no manifest' } };
-  if (state === 'failed') return { state, outcome: { error: job!.failedReason || 'failed' } };
-  return { state };
+  if (!job) return { state: 'unknown' }; // removed just now
+  if (state === 'failed') return { state, outcome: { error: job.failedReason || 'failed' } };
+  return { state, outcome: job.returnvalue?.manifest ? { manifest: job.returnvalue.manifest } : { error: 'the worker returned no manifest' } };
 }
 
 /** `fn` on every item, a hundred at a time (ioredis pipelines them on one connection). */

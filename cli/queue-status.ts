@@ -55,14 +55,16 @@ export async function queueStatus(sweep: LoadedSweep, target: RedisTarget, dir: 
           status.done++;
           continue;
         }
-        const job = (await queue.getJob(cellJobId(cellJob(sweep.file, store.dir, cell)))) as Job<CellJob> | undefined;
-        const state = job ? await job.getState() : 'unknown';
+        const id = cellJobId(cellJob(sweep.file, store.dir, cell));
+        // The state first, then the job (its worker, its reason), as in queue-coordinator.ts.
+        const state = await queue.getJobState(id);
+        const job = state === 'active' || state === 'failed' ? ((await queue.getJob(id)) as Job<CellJob> | undefined) : undefined;
         if (state === 'active') {
           status.running++;
-          status.runningCells.push({ cell: cell.id, worker: job!.processedBy });
+          status.runningCells.push({ cell: cell.id, worker: job?.processedBy });
         } else if (state === 'failed') {
           status.failed++;
-          status.failedCells.push({ cell: cell.id, error: job!.failedReason });
+          status.failedCells.push({ cell: cell.id, error: job?.failedReason ?? 'failed' });
         } else if (state === 'unknown' || state === 'completed') status.notQueued++;
         else status.waiting++;
       }

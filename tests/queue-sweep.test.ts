@@ -7,6 +7,7 @@ import { ChildRun, kill, killStrays, spawnCli, waitUntil } from './support/child
 import { RedisServer, freePort, requireRedisOrSkipLoudly, startRedis } from './support/redis';
 import { encodeNpy } from '../core/npy';
 import { QUEUE_NAME, cellJob, cellJobId } from '../cli/queue-jobs';
+import { jobState } from '../cli/queue-coordinator';
 import { loadSweep } from '../configs/sweep';
 import type { Manifest } from '../cli/manifest';
 
@@ -249,6 +250,40 @@ describeRedis('a sweep through Redis on three worker processes', () => {
     expect(fs.readdirSync(path.join(outside, 'out', 'cells'))).toEqual([]);
     expect(fs.readdirSync(outside).sort()).toEqual(['base.yaml', 'out', 'sweep.yaml']);
     expect(fs.existsSync(path.join(tmp, 'x'))).toBe(false);
+  });
+});
+
+describeRedis('how the coordinator reads a job', () => {
+  test('a job seen ended is seen with its outcome (state read before the job; the other order is racy)', async () => {
+    // 300 jobs completed by a BullMQ worker in this process (its own queue) while every unfinished
+    // job is polled; the bug this guards against made the bench report a done cell as failed.
+    const { Queue, Worker } = await import('bullmq');
+    const race = new Queue('race-test', { connection: client });
+    const ids = Array.from({ length: 300 }, (_, i) => `race-${i}`);
+    for (const id of ids) await race.add('x', {}, { jobId: id });
+    const worker = new Worker('race-test', async () => ({ manifest: { status: 'complete' } }), { connection: client, concurrency: 4 });
+    let withoutOutcome = 0;
+    let racyOrderMisses = 0; // negative control: the job read first, its state after
+    const pending = new Set(ids);
+    try {
+      while (pending.size) {
+        await Promise.all(
+          [...pending].map(async (id) => {
+            const job = await race.getJob(id);
+            if ((await job?.getState()) === 'completed' && !job!.returnvalue) racyOrderMisses++;
+            const { outcome } = await jobState(race, id);
+            if (outcome && !('manifest' in outcome)) withoutOutcome++;
+            if (outcome) pending.delete(id);
+          }),
+        );
+      }
+    } finally {
+      await worker.close();
+      await race.obliterate({ force: true });
+      await race.close();
+    }
+    expect(withoutOutcome).toBe(0);
+    expect(racyOrderMisses).toBeGreaterThan(0);
   });
 });
 
