@@ -23,6 +23,8 @@ import { TIMING_COLUMNS, resultTable, summaryTable } from './sweep-results';
  * The score-sde command line (yargs 17, CommonJS):
  *   score-sde run <config> [--set k=v ...] [--out dir] [--json] [--quiet]
  *   score-sde sweep <sweep> [--set k=v ...] [--out dir] [--workers N] [--limit K] [--json] [--quiet]
+ *   score-sde sweep <sweep> --queue redis://host:port[/db] [--out dir] [--status] [--json] [--quiet]
+ *   score-sde worker --queue redis://host:port[/db] [--concurrency N] [--root dir ...] [--lock-timeout s]
  *   score-sde validate <config|sweep> [--set k=v ...] [--json]
  *   score-sde likelihood <config> --data <file.npy> [options]   (see ./likelihood.ts)
  *   score-sde inspect [<model.onnx | shipped name>] [--list] [--json]
@@ -55,7 +57,7 @@ export const processIo: Io = {
 };
 
 type Args = Record<string, unknown> & { _: (string | number)[] };
-type Command = 'run' | 'sweep' | 'validate' | 'likelihood' | 'inspect' | 'enable-cuda' | 'solvers' | 'schema';
+type Command = 'run' | 'sweep' | 'worker' | 'validate' | 'likelihood' | 'inspect' | 'enable-cuda' | 'solvers' | 'schema';
 
 function setList(v: unknown): string[] {
   if (v === undefined) return [];
@@ -93,9 +95,23 @@ function parser(onCommand: (cmd: Command, args: Args) => void) {
           .option('out', { type: 'string', describe: 'Sweep folder (default: output.dir, else runs/sweeps/<name>)', requiresArg: true })
           .option('workers', { type: 'number', describe: 'Cells in parallel (worker threads; default: the sweep\'s workers, 1)', requiresArg: true })
           .option('limit', { type: 'number', describe: 'Run at most this many cells now; run again to resume', requiresArg: true })
+          .option('queue', { type: 'string', describe: 'Run the cells on `score-sde worker` processes through this Redis (redis://host:port[/db]); stop and start again at will', requiresArg: true })
+          .option('status', { type: 'boolean', describe: 'With --queue: print done / running / failed / waiting cells, run nothing' })
           .option('json', { type: 'boolean', describe: 'Print results.json on stdout' })
           .option('quiet', { type: 'boolean', alias: 'q', describe: 'No log lines on stderr' }),
       (a) => onCommand('sweep', a as Args),
+    )
+    .command(
+      'worker',
+      'Run sweep cells queued with `sweep --queue` on this machine, until stopped (Ctrl-C: running cells finish; twice: now)',
+      (y) =>
+        y
+          .option('queue', { type: 'string', describe: 'Redis of the queue: redis://host:port[/db]', requiresArg: true, demandOption: true })
+          .option('concurrency', { type: 'number', describe: 'Cells at a time, each in its own thread with its own models (default 1)', requiresArg: true })
+          .option('root', { type: 'string', describe: 'Folder sweep files and sweep folders must be in (jobs elsewhere are refused); repeatable; default: the working directory', requiresArg: true })
+          .option('lock-timeout', { type: 'number', describe: 'Seconds after which the cell of a worker that stopped answering goes to another worker (default 30)', requiresArg: true })
+          .option('quiet', { type: 'boolean', alias: 'q', describe: 'No log lines on stderr' }),
+      (a) => onCommand('worker', a as Args),
     )
     .command(
       'validate <config>',
@@ -197,6 +213,8 @@ async function dispatch(cmd: Command, args: Args, io: Io): Promise<number> {
       return cmdRun(args, io);
     case 'sweep':
       return cmdSweep(args, io);
+    case 'worker':
+      return (await import('./queue-commands')).cmdWorker(args, io);
     case 'validate':
       return cmdValidate({ ...args, sets: setList(args.set) }, io);
     case 'likelihood':
@@ -273,14 +291,16 @@ async function cmdSweep(args: Args, io: Io): Promise<number> {
   if (args.limit !== undefined && !(Number.isInteger(args.limit) && (args.limit as number) >= 0)) {
     throw new UsageError(`--limit must be an integer >= 0, got ${String(args.limit)}`);
   }
+  const queue = args.queue !== undefined || args.status ? await import('./queue-commands') : undefined;
+  const target = args.queue !== undefined ? queue!.queueSweepTarget(args) : undefined;
   const sweep = loadSweep(String(args.sweep), { sets: setList(args.set), cwd: io.cwd });
+  const outDir = args.out !== undefined ? path.resolve(io.cwd, String(args.out)) : (sweep.sweep.output.dir ?? defaultSweepDir(sweep, io.cwd));
+  if (args.status) return queue!.cmdQueueStatus(args, sweep, outDir, io);
   log(`sweep ${sweep.name}: ${sweep.cells.length} cells (${sweep.axes.map(([k, v]) => `${k} × ${v.length}`).join(', ')})`);
-  const result = await runSweep(sweep, {
-    outDir: args.out !== undefined ? path.resolve(io.cwd, String(args.out)) : (sweep.sweep.output.dir ?? defaultSweepDir(sweep, io.cwd)),
-    workers: args.workers as number | undefined,
-    limit: args.limit as number | undefined,
-    log,
-  });
+  const result =
+    target !== undefined
+      ? await (await import('./queue-coordinator')).runQueueSweep(sweep, target, { outDir, log })
+      : await runSweep(sweep, { outDir, workers: args.workers as number | undefined, limit: args.limit as number | undefined, log });
   if (args.json) {
     const { columns, records } = resultTable(sweep, result.rows);
     io.stdout(`${JSON.stringify({ dir: result.dir, columns, timingColumns: TIMING_COLUMNS, rows: records }, null, 2)}\n`);

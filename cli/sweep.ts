@@ -1,6 +1,4 @@
-import * as fs from 'fs';
 import * as path from 'path';
-import { Worker } from 'worker_threads';
 import { ModelCache } from '../configs/model-loader';
 import { LoadedSweep, SweepCell } from '../configs/sweep';
 import { checkExperiment } from '../configs/resolve';
@@ -12,7 +10,7 @@ import { readManifest } from './manifest';
 import { OutputFolderError, cleanStaleRuns, publishError } from './run-folder';
 import { acquireSweepLock } from './sweep-lock';
 import { ResultFiles, ResultRow, resultTable, writeResults } from './sweep-results';
-import type { WorkerReply, WorkerRequest } from './worker';
+import { CellThread } from './cell-thread';
 
 /**
  * Running a sweep: each cell in its own run folder `cells/<cell-id>/` under the sweep folder;
@@ -80,8 +78,15 @@ function metricsOf(m: Manifest): Record<string, number> {
   return Object.fromEntries(Object.entries(m.metrics ?? {}).map(([k, v]) => [k, typeof v === 'number' ? v : NaN]));
 }
 
+/** What a failed cell reports. */
+export interface CellError {
+  name?: string;
+  message: string;
+  stack?: string;
+}
+
 /** A failed cell's error.txt: beside its samples if the metrics failed, else as the cell's folder. */
-function recordFailure(cellDir: string, err: { name?: string; message: string; stack?: string }, log: (line: string) => void): void {
+export function recordFailure(cellDir: string, err: CellError, log: (line: string) => void): void {
   const text = `${err.stack ?? `${err.name ?? 'Error'}: ${err.message}`}\n`;
   try {
     if (err.name === 'MetricsFailedError') writeFileAtomic(path.join(cellDir, 'error.txt'), text);
@@ -94,22 +99,41 @@ function recordFailure(cellDir: string, err: { name?: string; message: string; s
 export async function runSweep(sweep: LoadedSweep, opts: SweepOptions = {}): Promise<SweepResult> {
   const log = opts.log ?? (() => undefined);
   const dir = path.resolve(opts.outDir ?? sweep.sweep.output.dir ?? defaultSweepDir(sweep));
-  const cellsDir = path.join(dir, 'cells');
+  return withSweepFolder(dir, () => runLocked(sweep, dir, opts, log));
+}
+
+/**
+ * Creates the sweep folder and runs `body` holding its lock (sweep-lock.ts): the process that plans
+ * the cells and writes the results holds it (a local sweep, or a queue coordinator); those that
+ * only write cell folders (worker threads, queue workers) run under it.
+ */
+export async function withSweepFolder<T>(dir: string, body: () => Promise<T>): Promise<T> {
   try {
-    makeDirs(cellsDir);
+    makeDirs(path.join(dir, 'cells'));
   } catch (err) {
     throw new OutputFolderError(`cannot create the sweep folder ${dir}: ${(err as Error).message}`);
   }
   const release = acquireSweepLock(dir);
   try {
-    return await runLocked(sweep, dir, cellsDir, opts, log);
+    return await body();
   } finally {
     release();
   }
 }
 
-async function runLocked(sweep: LoadedSweep, dir: string, cellsDir: string, opts: SweepOptions, log: (line: string) => void): Promise<SweepResult> {
-  cleanStaleRuns(cellsDir); // what a killed sweep left half-built
+export interface SweepPlan {
+  /** Finished cells (by id), from their folders. */
+  manifests: Map<string, Manifest>;
+  /** Cells still to run, in cell order. */
+  todo: SweepCell[];
+}
+
+/**
+ * The plan of a locked sweep folder: clears what a killed run left half-built, writes sweep.json,
+ * and tells the finished cells (finishedManifest) from those still to run.
+ */
+export function planSweep(sweep: LoadedSweep, dir: string, finished = (cell: SweepCell) => finishedManifest(path.join(dir, 'cells', cell.id), cell)): SweepPlan {
+  cleanStaleRuns(path.join(dir, 'cells')); // what a killed sweep left half-built
   writeJsonAtomic(path.join(dir, 'sweep.json'), {
     format: 'score-sde-sweep-plan/1',
     name: sweep.name,
@@ -119,28 +143,39 @@ async function runLocked(sweep: LoadedSweep, dir: string, cellsDir: string, opts
     cells: sweep.cells.map((c) => ({ id: c.id, values: c.values })),
     package: packageJson().version,
   });
-
   const manifests = new Map<string, Manifest>();
-  const errors = new Map<string, string>();
   const todo: SweepCell[] = [];
   for (const cell of sweep.cells) {
-    const done = finishedManifest(path.join(cellsDir, cell.id), cell);
+    const done = finished(cell);
     if (done) manifests.set(cell.id, done);
     else todo.push(cell);
   }
+  return { manifests, todo };
+}
+
+/** A finished cell's log line after its id: NFE, SW where computed, sampling time. */
+/** One progress line per finished cell: its evaluations, the plotted metric (else FD, else sliced W) and time. */
+export function describeCell(m: Manifest, plotted?: string): string {
+  const key = plotted ?? (typeof m.metrics.fd === 'number' ? 'fd' : 'sw');
+  const value = m.metrics[key];
+  const metric = typeof value === 'number' ? ` ${key} ${value.toPrecision(4)}` : '';
+  return `nfe ${round(m.nfe)}${metric} (${(m.wallTimeMs / 1000).toFixed(2)} s)`;
+}
+
+async function runLocked(sweep: LoadedSweep, dir: string, opts: SweepOptions, log: (line: string) => void): Promise<SweepResult> {
+  const cellsDir = path.join(dir, 'cells');
+  const { manifests, todo } = planSweep(sweep, dir);
+  const errors = new Map<string, string>();
   const skipped = manifests.size;
   const queue = opts.limit !== undefined ? todo.slice(0, Math.max(0, opts.limit)) : todo;
   if (skipped) log(`${skipped} of ${sweep.cells.length} cells already done in ${dir}`);
   const total = queue.length;
   let finished = 0;
-  const onDone = (cell: SweepCell, m?: Manifest, error?: { name?: string; message: string; stack?: string }) => {
+  const onDone = (cell: SweepCell, m?: Manifest, error?: CellError) => {
     finished++;
     if (m) {
       manifests.set(cell.id, m);
-      const key = sweep.sweep.plot.metric ?? (typeof m.metrics.fd === 'number' ? 'fd' : 'sw');
-      const value = m.metrics[key];
-      const metric = typeof value === 'number' ? ` ${key} ${value.toPrecision(4)}` : '';
-      log(`[${finished}/${total}] ${cell.id}: nfe ${round(m.nfe)}${metric} (${(m.wallTimeMs / 1000).toFixed(2)} s)`);
+      log(`[${finished}/${total}] ${cell.id}: ${describeCell(m, sweep.sweep.plot.metric)}`);
     } else {
       const e = error ?? { message: 'failed' };
       errors.set(cell.id, e.message);
@@ -152,7 +187,22 @@ async function runLocked(sweep: LoadedSweep, dir: string, cellsDir: string, opts
   const workers = Math.max(1, Math.min(opts.workers ?? sweep.sweep.workers, queue.length || 1));
   if (workers > 1) await runInWorkers(queue, cellsDir, workers, sweep.file, onDone);
   else await runInProcess(queue, cellsDir, sweep.file, onDone);
+  return finishSweep(sweep, dir, manifests, errors, { ran: finished - errors.size, skipped }, log);
+}
 
+/**
+ * The rows of every cell (ok from its manifest, failed with its error, else pending), written as
+ * results.json / .csv and plots; where those cannot be written (a full disk) the rows are still
+ * returned, with resultsError saying why.
+ */
+export function finishSweep(
+  sweep: LoadedSweep,
+  dir: string,
+  manifests: ReadonlyMap<string, Manifest>,
+  errors: ReadonlyMap<string, string>,
+  counts: { ran: number; skipped: number },
+  log: (line: string) => void,
+): SweepResult {
   const rows: ResultRow[] = sweep.cells.map((cell) => {
     const m = manifests.get(cell.id);
     if (!m) return { cell: cell.id, values: cell.values, status: errors.has(cell.id) ? 'failed' : 'pending', metrics: {}, error: errors.get(cell.id) };
@@ -179,14 +229,15 @@ async function runLocked(sweep: LoadedSweep, dir: string, cellsDir: string, opts
     const { columns, metricNames } = resultTable(sweep, rows);
     out = { columns, metricNames, files: { json: '', csv: '', plots: [] } };
   }
-  return { dir, rows, ...out, resultsError, ran: finished - errors.size, skipped, failed: errors.size, pending: rows.filter((r) => r.status === 'pending').length };
+  const failed = rows.filter((r) => r.status === 'failed').length;
+  return { dir, rows, ...out, resultsError, ...counts, failed, pending: rows.filter((r) => r.status === 'pending').length };
 }
 
 function round(v: number): string {
   return Number.isInteger(v) ? String(v) : v.toFixed(1);
 }
 
-type OnDone = (c: SweepCell, m?: Manifest, e?: { name?: string; message: string; stack?: string }) => void;
+type OnDone = (c: SweepCell, m?: Manifest, e?: CellError) => void;
 
 async function runInProcess(cells: SweepCell[], cellsDir: string, configFile: string, onDone: OnDone): Promise<void> {
   const cache = new ModelCache();
@@ -205,90 +256,20 @@ async function runInProcess(cells: SweepCell[], cellsDir: string, configFile: st
   }
 }
 
-/**
- * How to start a worker: dist/cli/worker.js when running compiled; from TypeScript sources (tests,
- * ts-node style use) a small bootstrap that transpiles .ts with TypeScript (a dev dependency).
- */
-function spawnWorker(): Worker {
-  const js = path.join(__dirname, 'worker.js');
-  if (fs.existsSync(js) && !__filename.endsWith('.ts')) return new Worker(js);
-  const entry = path.join(__dirname, 'worker.ts');
-  const bootstrap = `
-    const fs = require('fs');
-    const ts = require(${JSON.stringify(require.resolve('typescript'))});
-    require.extensions['.ts'] = function (module, filename) {
-      const src = fs.readFileSync(filename, 'utf8');
-      const out = ts.transpileModule(src, { fileName: filename, compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, esModuleInterop: true } });
-      module._compile(out.outputText, filename);
-    };
-    require(${JSON.stringify(entry)});
-  `;
-  return new Worker(bootstrap, { eval: true });
-}
-
-function call(worker: Worker, msg: WorkerRequest): Promise<WorkerReply> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (reply: WorkerReply) => {
-      cleanup();
-      resolve(reply);
-    };
-    const onError = (err: Error) => {
-      cleanup();
-      reject(err);
-    };
-    const onExit = (code: number) => {
-      cleanup();
-      reject(new Error(`worker exited with code ${code} during the cell`));
-    };
-    const cleanup = () => {
-      worker.off('message', onMessage);
-      worker.off('error', onError);
-      worker.off('exit', onExit);
-    };
-    worker.on('message', onMessage);
-    worker.on('error', onError);
-    worker.on('exit', onExit);
-    worker.postMessage(msg);
-  });
-}
-
-async function runInWorkers(
-  cells: SweepCell[],
-  cellsDir: string,
-  count: number,
-  configFile: string,
-  onDone: OnDone,
-): Promise<void> {
+async function runInWorkers(cells: SweepCell[], cellsDir: string, count: number, configFile: string, onDone: OnDone): Promise<void> {
   let next = 0;
   const loop = async () => {
-    let worker = spawnWorker();
+    const thread = new CellThread();
     try {
       while (next < cells.length) {
         const cell = cells[next++];
-        const dir = path.join(cellsDir, cell.id);
-        try {
-          const reply = await call(worker, { type: 'run', id: cell.id, config: cell.config, dir, configFile });
-          if (reply.type === 'done') onDone(cell, reply.manifest);
-          else onDone(cell, undefined, reply);
-        } catch (err) {
-          // The worker died: note the cell, start a fresh worker for the rest.
-          const e = err as Error;
-          onDone(cell, undefined, { name: e.name, message: e.message, stack: e.stack });
-          await worker.terminate();
-          worker = spawnWorker();
-        }
+        const reply = await thread.run({ id: cell.id, config: cell.config, dir: path.join(cellsDir, cell.id), configFile });
+        if (reply.type === 'done') onDone(cell, reply.manifest);
+        else onDone(cell, undefined, reply);
       }
     } finally {
-      await closeWorker(worker);
+      await thread.close();
     }
   };
   await Promise.all(Array.from({ length: count }, loop));
-}
-
-async function closeWorker(worker: Worker): Promise<void> {
-  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-  worker.postMessage({ type: 'close' } satisfies WorkerRequest);
-  const timer = setTimeout(() => void worker.terminate(), 10000);
-  await exited;
-  clearTimeout(timer);
 }
