@@ -14,3 +14,6 @@ export { predictorCorrector } from './predictor-corrector';
 export { odeEuler } from './ode-euler';
 export { odeHeun } from './ode-heun';
 export { odeRk45 } from './ode-rk45';
+export * from './resample';
+export * from './inpaint';
+export * from './masks';
