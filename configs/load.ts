@@ -8,7 +8,7 @@ import { ConfigError, ConfigIssue } from './errors';
 import { PathKey, Source, locate } from './locate';
 import { FORBIDDEN_KEYS, LIMITS, findDeepNesting, findIndexBeyondEnd, findUnsafeKey, forbiddenKeyMessage } from './limits';
 import { allowedKeys, describeType, objectShape, schemaAt, unionOptions } from './introspect';
-import { ExperimentConfig, PATH_FIELDS, experimentConfigSchema, referenceIsPath } from './schema';
+import { ExperimentConfig, PATH_FIELDS, PATH_FIELD_KEYWORDS, experimentConfigSchema, referenceIsPath } from './schema';
 
 /**
  * Loading configs: YAML or JSON files, `extends`, `--set` overrides, validation with errors that
@@ -223,7 +223,7 @@ function realPath(file: string): string {
 export function rebasePaths(value: Record<string, unknown>, dir: string): void {
   for (const keyPath of PATH_FIELDS) {
     const v = getPath(value, keyPath);
-    if (typeof v === 'string' && v) setPathIn(value, keyPath, path.resolve(dir, v));
+    if (typeof v === 'string' && v && !PATH_FIELD_KEYWORDS[keyPath.join('.')]?.includes(v)) setPathIn(value, keyPath, path.resolve(dir, v));
   }
   if (referenceIsPath(value.reference)) value.reference = path.resolve(dir, value.reference);
 }
