@@ -51,9 +51,16 @@ export class GaussianScore implements ScoreModel {
     const { D, Q, lambda, mean, w } = this;
     const n = t.length;
     if (x.length !== n * D) throw new ParameterError(`gaussian score: x has ${x.length} values, expected ${n} samples × ${D}`);
+    // α and σ once per run of equal t (fixed-grid solvers pass one t for the batch).
+    let lastT = NaN;
+    let a = 0;
+    let s = 0;
     for (let i = 0; i < n; i++) {
-      const a = this.sde.meanCoef(t[i]);
-      const s = this.sde.std(t[i]);
+      if (t[i] !== lastT) {
+        lastT = t[i];
+        a = this.sde.meanCoef(lastT);
+        s = this.sde.std(lastT);
+      }
       const row = i * D;
       // w = diag(1/(α²λ + σ²)) Qᵀ (x − αμ), then out = −Q w.
       for (let k = 0; k < D; k++) {

@@ -140,12 +140,12 @@ export class OnnxScoreModel implements ScoreModel, Omit<ConditionalScoreModel, '
   }
 
   /** The score with row i conditioned on labels[i] (a class index or the null label). */
-  scoreWithLabels(x: Float64Array, t: Float64Array, labels: Int32Array, out: Float64Array): Promise<void> {
+  async scoreWithLabels(x: Float64Array, t: Float64Array, labels: Int32Array, out: Float64Array): Promise<void> {
     return this.serialized(x, t, this.checkedLabels(labels, t.length), out, true);
   }
 
   /** predict() with a label per row. */
-  predictWithLabels(x: Float64Array, t: Float64Array, labels: Int32Array, out: Float64Array): Promise<void> {
+  async predictWithLabels(x: Float64Array, t: Float64Array, labels: Int32Array, out: Float64Array): Promise<void> {
     return this.serialized(x, t, this.checkedLabels(labels, t.length), out, false);
   }
 
