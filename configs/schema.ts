@@ -141,8 +141,8 @@ function classLabel() {
  */
 export const guidanceConfigSchema = z
   .object({
-    scale: z.number().optional().describe('γ in γ·s(x, y) + (1 − γ)·s(x): 1 the plain conditional model, 0 the unconditional one, > 1 sharper and less diverse. Give scale or w.'),
-    w: z.number().optional().describe("Ho & Salimans' w = γ − 1, in (1 + w)·s(x, y) − w·s(x). Give scale or w."),
+    scale: z.number().optional().describe('γ in γ·s(x, y) + (1 − γ)·s(x): 1 the plain conditional model, 0 the unconditional one, > 1 sharper and less diverse. Give scale or w. Default: from w, else 1.'),
+    w: z.number().optional().describe("Ho & Salimans' w = γ − 1, in (1 + w)·s(x, y) − w·s(x). Give scale or w. Default: from scale."),
   })
   .strict()
   .superRefine((v, ctx) => {

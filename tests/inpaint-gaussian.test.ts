@@ -227,3 +227,27 @@ describe('inpainting with every solver', () => {
     expect(x2).toEqual(x1);
   });
 });
+
+describe('named masks', () => {
+  test('halves, centre square and border on 28 × 28 images (and 1-D halves); complements add up', () => {
+    const shape = [1, 28, 28];
+    const count = (m: Float64Array) => m.reduce((a, b) => a + b, 0);
+    const at = (m: Float64Array, i: number, j: number) => m[i * 28 + j];
+    const left = namedMask('left', shape);
+    expect([count(left), at(left, 5, 13), at(left, 5, 14)]).toEqual([392, 1, 0]);
+    const top = namedMask('top', shape);
+    expect([count(top), at(top, 13, 5), at(top, 14, 5)]).toEqual([392, 1, 0]);
+    const right = namedMask('right', shape);
+    const bottom = namedMask('bottom', shape);
+    for (let d = 0; d < 784; d++) {
+      expect(left[d] + right[d]).toBe(1);
+      expect(top[d] + bottom[d]).toBe(1);
+    }
+    const centre = namedMask('centre', shape);
+    const border = namedMask('border', shape);
+    expect([count(centre), at(centre, 7, 7), at(centre, 20, 20), at(centre, 21, 21), at(centre, 6, 14)]).toEqual([196, 1, 1, 0, 0]);
+    for (let d = 0; d < 784; d++) expect(centre[d] + border[d]).toBe(1);
+    expect(Array.from(namedMask('right', [5]))).toEqual([0, 0, 0, 1, 1]);
+    expect(() => namedMask('centre', [5])).toThrow(/mask 'centre' needs an image shape/);
+  });
+});
