@@ -2,10 +2,11 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import { CheckedExperiment } from '../configs/resolve';
 import { ExperimentConfig } from '../configs/schema';
+import { isNamedMask } from '../solvers/masks';
 
 /**
  * What a run's result depends on besides its config text: the files it reads (model, card, x_T,
- * reference), each by path, size and SHA-256 of its content. Recorded in the manifest; a sweep
+ * reference, inpainting's images and mask file), each by path, size and SHA-256 of its content. Recorded in the manifest; a sweep
  * treats a cell as done only when the config and every fingerprint match, so replacing a model
  * file reruns the cells that used it (and touching a file without changing it does not).
  */
@@ -16,7 +17,7 @@ export interface FileFingerprint {
   sha256: string;
 }
 
-export type InputFingerprints = Partial<Record<'model' | 'card' | 'xT' | 'reference', FileFingerprint>>;
+export type InputFingerprints = Partial<Record<'model' | 'card' | 'xT' | 'reference' | 'inpaintImages' | 'inpaintMask', FileFingerprint>>;
 
 /** Hashes by (path, size, mtime, inode): a sweep hashes a shared model once, not once per cell. */
 const cache = new Map<string, FileFingerprint>();
@@ -52,6 +53,10 @@ export function inputFingerprints(config: ExperimentConfig, checked: Pick<Checke
   if (checked.cardPath && fs.existsSync(checked.cardPath)) out.card = fingerprintFile(checked.cardPath);
   if (config.sampling.xT) out.xT = fingerprintFile(config.sampling.xT);
   if (referenceFile) out.reference = fingerprintFile(referenceFile);
+  if (config.inpaint) {
+    out.inpaintImages = fingerprintFile(config.inpaint.images);
+    if (!isNamedMask(config.inpaint.mask)) out.inpaintMask = fingerprintFile(config.inpaint.mask);
+  }
   return out;
 }
 

@@ -35,7 +35,7 @@ export interface Manifest {
   sde: Record<string, unknown>;
   solver: { name: string; settings: Record<string, unknown>; steps: number | null; eps: number };
   model: { type: string; path?: string; card?: string; executionProvider: string; deviceReason: string };
-  /** Path, size and SHA-256 of each input file (model, card, x_T, reference). */
+  /** Path, size and SHA-256 of each input file (model, card, x_T, reference, inpainting images and mask file). */
   inputs: InputFingerprints;
   nfe: number;
   calls: number;

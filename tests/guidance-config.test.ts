@@ -116,6 +116,8 @@ describe('inpainting in configs', () => {
       }
       const m = JSON.parse(fs.readFileSync(path.join(tmp, method, 'manifest.json'), 'utf8')) as Manifest;
       expect(m.inpaint).toMatchObject({ method, mask: 'left', ...(method === 'repaint' ? { resample: 3, jump: 5 } : {}) });
+      // The images are an input of the run: a sweep reruns the cell when they change.
+      expect(m.inputs.inpaintImages).toMatchObject({ path: file, bytes: fs.statSync(file).size });
       expect(m.nfe).toBe(method === 'repaint' ? 2 * 30 * 3 : 2 * 30);
     }
   });
