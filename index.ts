@@ -11,9 +11,11 @@
  * - **models**: exact Gaussian-mixture scores (`GaussianMixtureScore`), model cards, ONNX score
  *   networks (`loadOnnxScoreModel`, its `log` option silences the line naming the execution
  *   provider), the shipped networks by name (`shipped('fashion-mnist/unet-vp')`, `listShipped()`),
- *   and the CUDA diagnosis (`cudaDiagnosis()`).
- * - **solvers**: `sample()` (Euler–Maruyama, predictor–corrector, ODE Euler/Heun/RK45) and the
- *   solver registry.
+ *   the CUDA diagnosis (`cudaDiagnosis()`), classifier-free guidance over a class-conditional
+ *   network (`ClassifierFreeGuidance`; ONNX networks with a label input, `ClassMixtureScore`
+ *   exactly) and the full-covariance Gaussian score (`GaussianScore`).
+ * - **solvers**: `sample()` (Euler–Maruyama, predictor–corrector, ODE Euler/Heun/RK45), the
+ *   solver registry, and inpainting (`withInpainting`: replacement, RePaint resampling).
  * - **metrics**: sliced Wasserstein, MMD, moment errors, pixel statistics, `computeMetrics`.
  * - **configs**: `loadConfig`, `checkExperiment`, `buildModel`, `loadSweep` and the config types.
  *

@@ -7,8 +7,9 @@ import { ConfigError } from '../configs/errors';
 import { Source, locate } from '../configs/load';
 import { BuiltModel, ModelCache, buildModel } from '../configs/model-loader';
 import { ReferencePlan, checkExperiment, checkSolverTimes } from '../configs/resolve';
-import { checkReferenceFile, checkXT, readFiniteRows } from '../configs/input-files';
-import { ExperimentConfig, defaultBatchSize } from '../configs/schema';
+import { checkReferenceFile, checkXT, readFiniteRows, readInpaintData } from '../configs/input-files';
+import { inpainting } from '../solvers/inpaint';
+import { DEFAULT_REPAINT, ExperimentConfig, defaultBatchSize } from '../configs/schema';
 import { packageJson } from './fsutil';
 import { writeFileAtomic, writeJsonAtomic } from '../core/files';
 import { testFault } from '../core/test-faults';
@@ -144,6 +145,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions =
     let maxAbs = 0;
     const batchSize = config.sampling.batchSize ?? defaultBatchSize(dim, n);
     const { name: solverName, ...settings } = config.solver;
+    const inpaint = inpaintRequest(config, built, solverName, sources);
     log(`sampling ${n} × [${sampleShape.join(', ')}] with ${solverName} on ${built.sdeSpec.kind.toUpperCase()} (${built.executionProvider})`);
     const writer = new NpyStreamWriter(folder.file('samples.npy'), [n, ...sampleShape], config.output.dtype);
     let result;
@@ -157,6 +159,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions =
         batchSize,
         seed: config.sampling.seed,
         dataRange: built.dataRange,
+        ...inpaint,
         xT: xTHeader ? (start, count) => readFiniteRows(config.sampling.xT!, xTHeader, start, count, ['sampling', 'xT'], sources) : undefined,
         onProgress: opts.onProgress,
         sink(rows, start) {
@@ -230,6 +233,15 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions =
   } finally {
     if (ownCache) await cache.dispose();
   }
+}
+
+/** Inpainting's additions to the sampling request (its transforms and resampling), if the config inpaints. */
+function inpaintRequest(config: ExperimentConfig, built: BuiltModel, solverName: string, sources: readonly Source[]) {
+  const spec = config.inpaint;
+  if (!spec) return {};
+  const data = readInpaintData(config, built.sampleShape, sources)!;
+  const resample = spec.method === 'repaint' ? { rounds: spec.resample ?? DEFAULT_REPAINT.resample, jump: spec.jump ?? DEFAULT_REPAINT.jump } : undefined;
+  return inpainting(built.sde, solverName, { ...data, method: spec.method, resample }, sampleSize(built.sampleShape), config.sampling.n);
 }
 
 /** The model; a model file the loader rejects is bad input (exit 2) at model.path, as under `inspect`. */
@@ -312,6 +324,8 @@ function buildManifest(
     nfe: result.nfe,
     calls: result.calls,
     evaluations: result.evaluations,
+    guidance: describeGuidance(built, config.sampling.n),
+    inpaint: describeInpaint(config),
     wallTimeMs: result.wallTimeMs,
     totalTimeMs: 0,
     warnings: extra.warnings,
@@ -321,4 +335,32 @@ function buildManifest(
     versions: { package: packageJson().version, node: process.version, onnxruntime: onnxruntimeVersions() },
     environment: { platform: process.platform, arch: process.arch, cores: os.cpus().length, cpu: cpus[0]?.model ?? 'unknown', hostname: os.hostname() },
   };
+}
+
+/**
+ * Guided sampling in the manifest: the convention, γ and w, the labels, and the network work
+ * beside the NFE (a guided evaluation is one NFE and one network call on 2 rows per sample, or
+ * 1 row at γ ∈ {0, 1}).
+ */
+function describeGuidance(built: BuiltModel, n: number): Manifest['guidance'] {
+  const { labels, guidance } = built;
+  if (!labels || !guidance) return undefined;
+  return {
+    convention: 'scale γ: γ·s(x, y) + (1 − γ)·s(x); w = γ − 1',
+    scale: labels.scale,
+    w: labels.scale - 1,
+    given: labels.given,
+    labels: labels.labels,
+    classes: labels.labels.map((l) => labels.classes[l]),
+    networkCalls: guidance.network.calls,
+    networkRows: guidance.network.rows,
+    networkRowsPerSample: guidance.network.rows / n,
+  };
+}
+
+function describeInpaint(config: ExperimentConfig): Manifest['inpaint'] {
+  const spec = config.inpaint;
+  if (!spec) return undefined;
+  const repaint = spec.method === 'repaint' ? { resample: spec.resample ?? DEFAULT_REPAINT.resample, jump: spec.jump ?? DEFAULT_REPAINT.jump } : {};
+  return { method: spec.method, images: spec.images, mask: spec.mask, ...repaint };
 }

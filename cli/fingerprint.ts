@@ -3,10 +3,11 @@ import * as fs from 'fs';
 import { CheckedExperiment } from '../configs/resolve';
 import { classifierReferenceFile } from '../models/classifier-card';
 import { ExperimentConfig } from '../configs/schema';
+import { isNamedMask } from '../solvers/masks';
 
 /**
  * What a run's result depends on besides its config text: the files it reads (model, card, x_T,
- * reference), each by path, size and SHA-256 of its content. Recorded in the manifest; a sweep
+ * reference, inpainting's images and mask file), each by path, size and SHA-256 of its content. Recorded in the manifest; a sweep
  * treats a cell as done only when the config and every fingerprint match, so replacing a model
  * file reruns the cells that used it (and touching a file without changing it does not).
  */
@@ -17,7 +18,9 @@ export interface FileFingerprint {
   sha256: string;
 }
 
-export type InputFingerprints = Partial<Record<'model' | 'card' | 'xT' | 'reference' | 'classifier' | 'featureReference', FileFingerprint>>;
+export type InputFingerprints = Partial<
+  Record<'model' | 'card' | 'xT' | 'reference' | 'classifier' | 'featureReference' | 'inpaintImages' | 'inpaintMask', FileFingerprint>
+>;
 
 /** Hashes by (path, size, mtime, inode): a sweep hashes a shared model once, not once per cell. */
 const cache = new Map<string, FileFingerprint>();
@@ -61,6 +64,10 @@ export function inputFingerprints(config: ExperimentConfig, checked: Pick<Checke
     out.classifier = fingerprintFile(checked.features.path);
     const stats = classifierReferenceFile(checked.features.path);
     if (stats && fs.existsSync(stats)) out.featureReference = fingerprintFile(stats);
+  }
+  if (config.inpaint) {
+    out.inpaintImages = fingerprintFile(config.inpaint.images);
+    if (!isNamedMask(config.inpaint.mask)) out.inpaintMask = fingerprintFile(config.inpaint.mask);
   }
   return out;
 }

@@ -153,6 +153,10 @@ export function formatInspect(r: InspectReport): string {
     lines.push(`  parameterization: ${c.parameterization}, timeInput: ${c.timeInput}${c.timesteps ? ` (${c.timesteps} steps)` : ''}`);
     lines.push(`  sampleShape: [${c.sampleShape.join(', ')}]${c.dataRange ? `, dataRange: [${c.dataRange.join(', ')}]` : ''}`);
     if (c.data) lines.push(`  data: ${c.data.name}${c.data.reference ? `, reference ${c.data.reference}` : ''}${c.data.mixture ? `, mixture of ${c.data.mixture.means.length}` : ''}`);
+    if (c.conditioning) {
+      const k = c.conditioning;
+      lines.push(`  conditioning: label input '${k.input}', classes ${k.classes.map((name, i) => `${i} ${name}`).join(', ')}; null label ${k.nullLabel} (sampling.labels, guidance)`);
+    }
     if (c.description) lines.push(`  description: ${c.description}`);
   } else {
     lines.push(`card: none found${r.cardSource ? ` (${r.cardSource})` : ''}`);

@@ -274,7 +274,9 @@ async function cmdRun(args: Args, io: Io): Promise<number> {
       .map(([k, v]) => `${k} ${formatNumber(v)}${k === 'mmd2' && v < 0 ? ' (unbiased estimate, 0 in expectation for equal distributions: < 0 is noise, no difference detectable at this n)' : ''}`)
       .join(', ');
     io.stdout(
-      `${path.relative(io.cwd, result.dir) || '.'}: ${m.n} samples, ${m.solver.name} (${m.solver.steps === null ? 'adaptive' : `${m.solver.steps} steps`}), NFE ${formatNumber(m.nfe)}, ${(m.wallTimeMs / 1000).toFixed(2)} s on ${m.model.executionProvider}` +
+      `${path.relative(io.cwd, result.dir) || '.'}: ${m.n} samples, ${m.solver.name} (${m.solver.steps === null ? 'adaptive' : `${m.solver.steps} steps`}), NFE ${formatNumber(m.nfe)}` +
+        `${m.guidance ? ` (guided, γ = ${formatNumber(m.guidance.scale)}: ${formatNumber(m.guidance.networkRowsPerSample)} network rows per sample)` : ''}` +
+        `, ${(m.wallTimeMs / 1000).toFixed(2)} s on ${m.model.executionProvider}` +
         `${metrics ? `\n  vs ${m.reference.from ?? m.reference.source}: ${metrics}` : ''}` +
         `${m.features?.source === 'classifier' ? `\n${featureSummary(m.metrics, m.features)}` : ''}\n`,
     );

@@ -36,11 +36,29 @@ export interface Manifest {
   sde: Record<string, unknown>;
   solver: { name: string; settings: Record<string, unknown>; steps: number | null; eps: number };
   model: { type: string; path?: string; card?: string; executionProvider: string; deviceReason: string };
-  /** Path, size and SHA-256 of each input file (model, card, x_T, reference). */
+  /** Path, size and SHA-256 of each input file (model, card, x_T, reference, inpainting images and mask file). */
   inputs: InputFingerprints;
   nfe: number;
   calls: number;
   evaluations: number;
+  /**
+   * Classifier-free guidance: γ (and w = γ − 1), the labels cycled over the samples (and their
+   * class names), and the network work: calls and rows (per sample) beside the NFE, since one
+   * guided evaluation is one NFE but 2 rows of network work (1 at γ ∈ {0, 1}).
+   */
+  guidance?: {
+    convention: string;
+    scale: number;
+    w: number;
+    given: 'scale' | 'w' | 'none';
+    labels: number[];
+    classes: string[];
+    networkCalls: number;
+    networkRows: number;
+    networkRowsPerSample: number;
+  };
+  /** Inpainting: the method, the images and the mask (file or name), RePaint's resample and jump. */
+  inpaint?: { method: string; images: string; mask: string; resample?: number; jump?: number };
   /** Sampling time (solver and model), and the whole run including loading and metrics. */
   wallTimeMs: number;
   totalTimeMs: number;

@@ -173,21 +173,29 @@ function histogramPng(c: Canvas, samples: ArrayLike<number>, reference: ArrayLik
 export interface ImageGridOptions {
   /** Images per side. Default 8. */
   grid?: number;
+  /** Images per row instead of `grid` (then `rows` rows). */
+  columns?: number;
+  /** Rows with `columns`. Default: enough for all images. */
+  rows?: number;
   /** Pixel upscaling. Default 2. */
   scale?: number;
   /** Data range mapped to black … white. Default: the samples' min/max. */
   range?: readonly [number, number];
 }
 
-/** A grid of the first grid² images ([C, H, W], C = 1 or 3, or [H, W]) as PNG bytes. */
+/**
+ * A grid of the first grid² images ([C, H, W], C = 1 or 3, or [H, W]) as PNG bytes; or, with
+ * `columns`, of the first columns × rows images, row by row.
+ */
 export function imageGridPng(samples: ArrayLike<number>, shape: readonly number[], opts: ImageGridOptions = {}): Buffer {
   const grid = opts.grid ?? 8;
   const scale = opts.scale ?? 2;
   const [C, H, W] = shape.length === 2 ? [1, shape[0], shape[1]] : [shape[0], shape[shape.length - 2], shape[shape.length - 1]];
   const per = shape.reduce((a, b) => a * b, 1);
   const n = floor(samples.length / per);
-  const count = min(n, grid * grid);
-  const cols = max(1, min(grid, count));
+  const across = opts.columns ?? grid;
+  const count = min(n, opts.columns ? across * (opts.rows ?? ceil(n / across)) : grid * grid);
+  const cols = max(1, min(across, count));
   const rows = max(1, ceil(count / cols));
   const gap = 2;
   let [lo, hi] = opts.range ?? [Infinity, -Infinity];

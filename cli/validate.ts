@@ -41,6 +41,9 @@ export function cmdValidate(args: { config?: unknown; json?: unknown; sets: stri
         modelCard: checked.cardSource,
         reference: checked.reference ?? 'from the model card (read when the model loads)',
         features: checked.features ?? 'from the model card (read when the model loads)',
+        ...(checked.labels
+          ? { labels: { classes: checked.labels.labels.map((l) => `${l} ${checked.labels!.classes[l]}`), guidanceScale: checked.labels.scale, w: checked.labels.scale - 1 } }
+          : {}),
       },
     };
     verdict = 'valid experiment config';

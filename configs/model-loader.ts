@@ -2,12 +2,15 @@ import * as path from 'path';
 import type { OnnxScoreModel } from '../models/onnx';
 import { ModelCard } from '../models/card';
 import { GaussianMixtureScore } from '../models/gaussian-mixture';
-import { ScoreModel } from '../core/score';
+import { ClassMixtureScore } from '../models/class-mixture';
+import { ClassifierFreeGuidance } from '../models/guidance';
+import { ScoreModel, isConditional } from '../core/score';
+import { LabelPlan } from './conditioning';
 import { SDE } from '../sdes/sde';
 import { CompleteSdeSpec } from '../sdes/definition';
 import { makeSDE } from '../sdes/registry';
 import { Source } from './load';
-import { ReferencePlan, inlineMixture, planReference, readCardFor, resolveSde } from './resolve';
+import { ReferencePlan, checkLabels, inlineMixture, planReference, readCardFor, resolveSde } from './resolve';
 import { ExperimentConfig } from './schema';
 
 /**
@@ -36,6 +39,9 @@ export interface BuiltModel {
   deviceReason: string;
   reference: ReferencePlan;
   dataRange?: [number, number];
+  /** With sampling.labels: the labels and scale, and `model` is the guided model (it counts its network calls). */
+  labels?: LabelPlan;
+  guidance?: ClassifierFreeGuidance;
 }
 
 /**
@@ -77,13 +83,22 @@ export interface BuildOptions {
 }
 
 export async function buildModel(config: ExperimentConfig, opts: BuildOptions = {}): Promise<BuiltModel> {
+  const built = await buildUnguided(config, opts);
+  const labels = checkLabels(config, built.card, built.cardSource, opts.sources ?? []);
+  if (!labels) return built;
+  if (!isConditional(built.model)) throw new Error('internal: labels resolved for a model that takes none');
+  const guidance = new ClassifierFreeGuidance(built.model, { scale: labels.scale, labels: labels.labels });
+  return { ...built, model: guidance, labels, guidance };
+}
+
+async function buildUnguided(config: ExperimentConfig, opts: BuildOptions): Promise<BuiltModel> {
   const sources = opts.sources ?? [];
   const m = config.model;
   if (m.type !== 'onnx') {
     const sdeSpec = resolveSde(config, undefined, sources)!;
     const sde = makeSDE(sdeSpec);
     const mixture = inlineMixture(m)!;
-    const model = new GaussianMixtureScore(sde, mixture);
+    const model = m.type === 'mixture' && m.classes ? new ClassMixtureScore(sde, mixture, { classes: m.classes }) : new GaussianMixtureScore(sde, mixture);
     return {
       model,
       sde,
@@ -137,13 +152,20 @@ export async function buildModel(config: ExperimentConfig, opts: BuildOptions = 
 
 /** The model without dispose (the cache owns the session); everything else forwarded. */
 function withoutDispose(model: OnnxScoreModel): ScoreModel {
-  return {
+  const plain: ScoreModel = {
     sampleShape: model.sampleShape,
     parameterization: model.parameterization,
     sde: model.sde,
     score: (x, t, out) => model.score(x, t, out),
     predict: (x, t, out) => model.predict(x, t, out),
   };
+  if (!model.conditioning) return plain;
+  return {
+    ...plain,
+    conditioning: model.conditioning,
+    scoreWithLabels: (x: Float64Array, t: Float64Array, labels: Int32Array, out: Float64Array) => model.scoreWithLabels(x, t, labels, out),
+    predictWithLabels: (x: Float64Array, t: Float64Array, labels: Int32Array, out: Float64Array) => model.predictWithLabels(x, t, labels, out),
+  } as ScoreModel;
 }
 
 /** Which execution providers work here (models/onnx's probe). */

@@ -7,7 +7,9 @@ import { ModelCardConflictError, ModelFileError } from '../models/onnx/errors';
 import { CompleteSdeSpec, SdeSpec } from '../sdes/definition';
 import { completeSde, makeSDE, sdeSpecIssues } from '../sdes/registry';
 import { InputFileError, statInputFile } from '../core/files';
-import { checkReferenceFile, checkXT } from './input-files';
+import { checkInpaintFiles, checkReferenceFile, checkXT } from './input-files';
+import { LabelPlan, inlineConditioning, resolveLabels } from './conditioning';
+import { getSolver } from '../solvers/registry';
 import { ConfigError, ConfigIssue } from './errors';
 import { PathKey, Source, locate } from './load';
 import { ExperimentConfig, ModelConfig } from './schema';
@@ -39,6 +41,8 @@ export interface CheckedExperiment {
   dataRange?: [number, number];
   /** The classifier of the image metrics (FD, KID, class coverage); undefined until the card is known. */
   features?: FeaturePlan;
+  /** The class of each sample and the guidance scale, for a class-conditional model with sampling.labels. */
+  labels?: LabelPlan;
 }
 
 function issue(sources: readonly Source[], keyPath: PathKey[], message: string, value?: unknown, hasValue = value !== undefined): ConfigError {
@@ -247,6 +251,7 @@ export function checkExperiment(config: ExperimentConfig, sources: readonly Sour
     });
     if (inline.weights && inline.weights.length !== K) throw issue(sources, ['model', 'weights'], `has ${inline.weights.length} entries, expected ${K}`, inline.weights);
     if (inline.weights && !inline.weights.some((w) => w > 0)) throw issue(sources, ['model', 'weights'], 'must not all be zero', inline.weights);
+    if (config.model.classes && config.model.classes.length !== K) throw issue(sources, ['model', 'classes'], `has ${config.model.classes.length} names, expected ${K} (one per component)`, config.model.classes);
   }
   if (config.model.type === 'gaussian' && Array.isArray(config.model.std) && config.model.std.length !== config.model.mean.length) {
     throw issue(sources, ['model', 'std'], `has ${config.model.std.length} entries, expected ${config.model.mean.length} (one per coordinate of mean)`, config.model.std);
@@ -260,11 +265,38 @@ export function checkExperiment(config: ExperimentConfig, sources: readonly Sour
   }
   if (sde) checkSolverTimes(config, sde, sources);
   checkXT(config, sampleShape, sources);
+  const labels = checkLabels(config, card, cardInfo?.source, sources);
+  checkInpaint(config, sampleShape, sources);
   const reference = card || inline ? planReference(config, card, cardInfo?.cardFile, sources) : undefined;
   if (reference?.source === 'npy') checkReferenceFile(reference.path, sampleShape, sources);
   const features = card || inline ? planFeatures(config, card, cardInfo?.cardFile, sampleShape) : undefined;
   if (features?.source === 'classifier' && !fs.existsSync(features.path)) {
     throw issue(sources, ['reference', 'features'], `classifier not found (${features.from})`, features.path);
   }
-  return { sde, sampleShape, card, cardPath: cardInfo?.cardFile, cardSource: cardInfo?.source, reference, dataRange: card?.dataRange as [number, number] | undefined, features };
+  return { sde, sampleShape, card, cardPath: cardInfo?.cardFile, cardSource: cardInfo?.source, reference, dataRange: card?.dataRange as [number, number] | undefined, features, labels };
+}
+
+/** Labels and guidance against the model's conditioning (unknown until an ONNX model's card is). */
+export function checkLabels(config: ExperimentConfig, card: ModelCard | undefined, cardSource: string | undefined, sources: readonly Source[]): LabelPlan | undefined {
+  if (config.model.type === 'onnx') {
+    if (!card) return undefined;
+    return resolveLabels(config, card.conditioning, { where: `the model (card ${cardSource ?? 'embedded'})`, why: "its card has no 'conditioning'" }, sources);
+  }
+  const why = config.model.type === 'mixture' ? 'give the mixture `classes` to make it class-conditional' : 'a gaussian has no classes';
+  return resolveLabels(config, inlineConditioning(config), { where: `the inline ${config.model.type} model`, why }, sources);
+}
+
+/** Inpainting's files, and a solver it works with (a fixed grid). */
+function checkInpaint(config: ExperimentConfig, sampleShape: number[] | undefined, sources: readonly Source[]): void {
+  if (!config.inpaint) return;
+  const solver = getSolver(config.solver.name);
+  if (solver.adaptive) {
+    throw issue(
+      sources,
+      ['solver', 'name'],
+      `inpainting ('${config.inpaint.method}') replaces the known values after every step of a fixed time grid; '${solver.name}' is adaptive: use a fixed-step solver`,
+      solver.name,
+    );
+  }
+  checkInpaintFiles(config, sampleShape, sources);
 }

@@ -3,6 +3,8 @@ import { TIME_CONVENTIONS } from '../models/card';
 import { SOLVERS } from '../solvers/registry';
 import { PARAMETERIZATIONS } from '../sdes/parameterization';
 import { sdeSpecSchema } from '../sdes/spec-schema';
+import { INPAINT_METHODS } from '../solvers/inpaint';
+import { NAMED_MASKS } from '../solvers/masks';
 
 /**
  * The experiment config: one YAML (or JSON) file that says which SDE, which score model, which
@@ -73,6 +75,11 @@ const mixtureModelSchema = z
       .optional()
       .describe('Per-component std (K) or diagonal stds (K × D). Default 1.'),
     weights: z.array(z.number().nonnegative()).optional().describe('Mixture weights (normalized). Default uniform.'),
+    classes: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .describe('Names of the components as classes: the mixture becomes a class-conditional model (component k is class k, its null label K the whole mixture), for sampling.labels and guidance. Default: unconditional.'),
   })
   .strict();
 
@@ -123,6 +130,52 @@ export const solverConfigSchema = z
   .prefault({})
   .describe("The solver and its settings (see `score-sde solvers`). Default {name: 'euler_maruyama'}.");
 
+function classLabel() {
+  return z.union([z.number().int().nonnegative(), z.string().min(1)]);
+}
+
+/**
+ * Classifier-free guidance, in one convention with two names for its strength: the scale γ of
+ * γ·s(x, y) + (1 − γ)·s(x) (γ = 1 the plain conditional model, 0 the unconditional one), or Ho &
+ * Salimans' w = γ − 1 of (1 + w)·s(x, y) − w·s(x). Exactly one of them.
+ */
+export const guidanceConfigSchema = z
+  .object({
+    scale: z.number().optional().describe('γ in γ·s(x, y) + (1 − γ)·s(x): 1 the plain conditional model, 0 the unconditional one, > 1 sharper and less diverse. Give scale or w. Default: from w, else 1.'),
+    w: z.number().optional().describe("Ho & Salimans' w = γ − 1, in (1 + w)·s(x, y) − w·s(x). Give scale or w. Default: from scale."),
+  })
+  .strict()
+  .superRefine((v, ctx) => {
+    if (v.scale !== undefined && v.w !== undefined) ctx.addIssue({ code: 'custom', path: ['w'], input: v.w, message: 'give the guidance strength once: scale (γ) or w (= γ − 1), not both' });
+    if (v.scale === undefined && v.w === undefined) ctx.addIssue({ code: 'custom', path: [], input: v, message: 'give the guidance strength: scale (γ) or w (= γ − 1)' });
+  })
+  .describe('Classifier-free guidance for a class-conditional model (needs sampling.labels): {scale: γ} or {w: γ − 1}. Default: none (γ = 1 with labels).');
+
+/** RePaint defaults (Lugmayr et al. 2022): 10 passes over blocks of 10 steps. */
+export const DEFAULT_REPAINT = { resample: 10, jump: 10 };
+
+export const inpaintConfigSchema = z
+  .object({
+    images: z.string().min(1).describe('A .npy of the images to complete, shape [≥ n, ...sampleShape]: sample i completes row i. Required.'),
+    mask: z
+      .string()
+      .min(1)
+      .describe(`The known values: ${NAMED_MASKS.join(' | ')} (that part of each image is kept; 'border' keeps all but a centre square), or a .npy of 0/1 (1 known) of shape sampleShape or [rows of images, ...sampleShape]. Required.`),
+    method: z
+      .enum(INPAINT_METHODS)
+      .default('replace')
+      .describe("'replace': Song et al.'s replacement of the known values by the forward-perturbed images after every step; 'repaint': the same with RePaint's resampling (each block of `jump` steps solved `resample` times). Default 'replace'."),
+    resample: positiveInt().max(1000).optional().describe(`'repaint': passes over each block (RePaint's U). Default ${DEFAULT_REPAINT.resample}.`),
+    jump: positiveInt().optional().describe(`'repaint': steps per block, i.e. how far each jump back goes (RePaint's j). Default ${DEFAULT_REPAINT.jump}.`),
+  })
+  .strict()
+  .superRefine((v, ctx) => {
+    for (const key of ['resample', 'jump'] as const) {
+      if (v[key] !== undefined && v.method !== 'repaint') ctx.addIssue({ code: 'custom', path: [key], input: v[key], message: `applies to method 'repaint' only (method is '${v.method}')` });
+    }
+  })
+  .describe('Inpainting: sample the unknown values of given images with an unconditional (or conditional) model. Fixed-step solvers only. Default: none.');
+
 export const samplingConfigSchema = z
   .object({
     n: positiveInt().default(1000).describe('Number of samples. Default 1000.'),
@@ -133,6 +186,12 @@ export const samplingConfigSchema = z
       ),
     seed: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).default(0).describe('Noise seed (prior draw and every step). Default 0.'),
     xT: z.string().min(1).optional().describe('Start from these x_T: a .npy of shape [≥ n, ...sampleShape] (the first n rows). Default: prior draws.'),
+    labels: z
+      .union([z.literal('all'), classLabel(), z.array(classLabel()).min(1)])
+      .optional()
+      .describe(
+        "The class of each sample, for a class-conditional model: one label, a list cycled over the samples (sample i gets labels[i mod length]), or 'all' (every class in turn, 0 … K−1). A label is a class index or a class name from the model card. Default: unconditional samples.",
+      ),
   })
   .strict()
   .prefault({})
@@ -206,6 +265,8 @@ export const experimentConfigSchema = z
     model: modelConfigSchema,
     solver: solverConfigSchema,
     sampling: samplingConfigSchema,
+    guidance: guidanceConfigSchema.optional(),
+    inpaint: inpaintConfigSchema.optional(),
     device: z.enum(DEVICES).default('auto').describe("Where ONNX models run: 'auto' (CUDA if it works here, else CPU) | 'cuda' | 'cpu'. Default 'auto'."),
     output: outputConfigSchema,
     reference: referenceConfigSchema,
@@ -219,6 +280,8 @@ export type ModelConfig = z.output<typeof modelConfigSchema>;
 export type OnnxModelConfig = z.output<typeof onnxModelSchema>;
 export type SolverConfig = z.output<typeof solverConfigSchema>;
 export type ReferenceConfig = z.output<typeof referenceConfigSchema>;
+export type GuidanceConfig = z.output<typeof guidanceConfigSchema>;
+export type InpaintConfig = z.output<typeof inpaintConfigSchema>;
 
 /**
  * Fields that hold file paths: each is resolved against the folder of the file that sets it
@@ -231,10 +294,12 @@ export const PATH_FIELDS: readonly (readonly string[])[] = [
   ['output', 'dir'],
   ['reference', 'path'],
   ['reference', 'features'],
+  ['inpaint', 'images'],
+  ['inpaint', 'mask'],
 ];
 
 /** Keywords that path fields may hold instead of a path (left as they are when paths are resolved). */
-export const PATH_FIELD_KEYWORDS: Record<string, readonly string[]> = { 'reference.features': ['auto', 'none'] };
+export const PATH_FIELD_KEYWORDS: Record<string, readonly string[]> = { 'reference.features': ['auto', 'none'], 'inpaint.mask': NAMED_MASKS };
 
 /** Whether a raw `reference` string is a path rather than a keyword. */
 export function referenceIsPath(v: unknown): v is string {

@@ -28,19 +28,26 @@ export interface GaussianKernel {
  * that wants ε or x̂_0 gets it without a round trip through the score: call sdes/predict.ts's
  * `predict(model, sde, want, …)` rather than these members directly. Wrappers (counters, guards)
  * must forward `parameterization`, `predict` and `sde` to keep that path (and `scoreDivergence`,
- * where they wrap a model that has it).
+ * where they wrap a model that has it), and pass `rows` on with `perSample`.
  */
 export interface ScoreModel {
   /** Shape of one sample, e.g. [2] or [1, 28, 28]. */
   readonly sampleShape: readonly number[];
-  score(x: Float64Array, t: Float64Array, out: Float64Array): Promise<void>;
+  /** `rows`: which samples of the run the rows are (see SampleRows); read only by `perSample` models. */
+  score(x: Float64Array, t: Float64Array, out: Float64Array, rows?: SampleRows): Promise<void>;
   /** What `predict` returns. Present exactly when `predict` is. */
   readonly parameterization?: Parameterization;
   /**
    * The model's raw output in its native `parameterization`, unconverted, same layout as score().
    * Costs one evaluation, like score().
    */
-  predict?(x: Float64Array, t: Float64Array, out: Float64Array): Promise<void>;
+  predict?(x: Float64Array, t: Float64Array, out: Float64Array, rows?: SampleRows): Promise<void>;
+  /**
+   * The output depends on which sample a row is, not only on x and t (classifier-free guidance
+   * with a class label per sample, models/guidance.ts): callers must say `rows`. sample() does on
+   * every call, and refuses a solver that evaluates a subset of a chunk's rows without naming them.
+   */
+  readonly perSample?: boolean;
   /** The kernel the model's output refers to, where the model has one (ONNX, exact mixtures). */
   readonly sde?: GaussianKernel;
   /**
@@ -52,6 +59,36 @@ export interface ScoreModel {
   scoreDivergence?(x: Float64Array, t: Float64Array, out: Float64Array, div: Float64Array): Promise<void>;
   /** Releases native resources (ONNX sessions); a no-op for in-process models. */
   dispose?(): Promise<void>;
+}
+
+/**
+ * Which samples of a run a model call's rows are: rows[r] is the global sample index of row r
+ * (sample()'s `firstSample` plus the row's place in the run). Absent: row r is sample r.
+ */
+export type SampleRows = ArrayLike<number>;
+
+/**
+ * A network that also takes a class label per row (one network, both scores: labels were dropped
+ * to `nullLabel` in training, so the null label gives the unconditional score). Its plain score()
+ * and predict() are the unconditional ones (every row the null label).
+ */
+export interface ConditionalScoreModel extends ScoreModel {
+  readonly conditioning: ClassConditioning;
+  /** The score with row r conditioned on labels[r] (a class index, or nullLabel): one evaluation. */
+  scoreWithLabels(x: Float64Array, t: Float64Array, labels: Int32Array, out: Float64Array): Promise<void>;
+  /** The native output (`parameterization`) with labels; present exactly when `predict` is. */
+  predictWithLabels?(x: Float64Array, t: Float64Array, labels: Int32Array, out: Float64Array): Promise<void>;
+}
+
+/** The classes a conditional network knows (label i is classes[i]) and its unconditional label. */
+export interface ClassConditioning {
+  readonly classes: readonly string[];
+  readonly nullLabel: number;
+}
+
+export function isConditional(model: ScoreModel): model is ConditionalScoreModel {
+  const m = model as Partial<ConditionalScoreModel>;
+  return m.conditioning !== undefined && typeof m.scoreWithLabels === 'function';
 }
 
 export function sampleSize(shape: readonly number[]): number {
@@ -67,15 +104,15 @@ export function sampleSize(shape: readonly number[]): number {
 export class CountingScoreModel implements ScoreModel {
   calls = 0;
   evaluations = 0;
-  readonly predict?: (x: Float64Array, t: Float64Array, out: Float64Array) => Promise<void>;
+  readonly predict?: (x: Float64Array, t: Float64Array, out: Float64Array, rows?: SampleRows) => Promise<void>;
   readonly scoreDivergence?: (x: Float64Array, t: Float64Array, out: Float64Array, div: Float64Array) => Promise<void>;
 
   constructor(readonly inner: ScoreModel) {
     const native = inner.predict;
     if (native && inner.parameterization) {
-      this.predict = (x, t, out) => {
+      this.predict = (x, t, out, rows) => {
         this.count(t.length);
-        return native.call(inner, x, t, out);
+        return native.call(inner, x, t, out, rows);
       };
     }
     const withDivergence = inner.scoreDivergence;
@@ -99,9 +136,13 @@ export class CountingScoreModel implements ScoreModel {
     return this.inner.sde;
   }
 
-  score(x: Float64Array, t: Float64Array, out: Float64Array): Promise<void> {
+  get perSample(): boolean | undefined {
+    return this.inner.perSample;
+  }
+
+  score(x: Float64Array, t: Float64Array, out: Float64Array, rows?: SampleRows): Promise<void> {
     this.count(t.length);
-    return this.inner.score(x, t, out);
+    return this.inner.score(x, t, out, rows);
   }
 
   private count(n: number): void {

@@ -39,6 +39,11 @@ export const Stream = {
   hutchinson: 8,
   /** Uniform dequantization noise of the likelihood's image data (likelihood/dequantize.ts), address = repeat index. */
   dequantization: 9,
+  /**
+   * Draws of re-run steps (RePaint-style resampling, solvers/resample.ts) and of its jumps back,
+   * address = the draw's index in call order.
+   */
+  resample: 10,
   /** Random projection directions of the sliced Wasserstein metric (metrics/wasserstein.ts). */
   projections: 0x51,
 } as const;

@@ -41,9 +41,26 @@ export const modelCardSchema = z.object({
   sampleShape: z.array(z.number().int().positive()).min(1),
   /** The range the data was scaled to for training, e.g. [-1, 1]; samples come out in it. */
   dataRange: z.tuple([z.number(), z.number()]).optional(),
-  /** Names of the graph's inputs and output; discovered from the model when absent. */
-  inputs: z.object({ x: z.string(), t: z.string() }).strict().optional(),
+  /**
+   * Names of the graph's inputs and output; discovered from the model when absent. `label`: the
+   * per-sample class label input of a conditional network (the same as conditioning.input).
+   */
+  inputs: z.object({ x: z.string(), t: z.string(), label: z.string().optional() }).strict().optional(),
   output: z.string().optional(),
+  /**
+   * A class-conditional network (classifier-free guidance): `input` takes one label per sample
+   * (int64 or int32 [batch]), classes[i] is label i's name, `nullLabel` is the label that gives
+   * the unconditional output (labels were dropped to it with probability pUncond in training).
+   */
+  conditioning: z
+    .object({
+      input: z.string(),
+      classes: z.array(z.string().min(1)).min(1),
+      nullLabel: z.number().int().nonnegative(),
+      pUncond: z.number().min(0).max(1).optional(),
+    })
+    .strict()
+    .optional(),
   /** Where the training data came from, and reference data for metrics, relative to the card. */
   data: z.object({
     name: z.string(),

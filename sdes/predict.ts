@@ -1,7 +1,7 @@
 import { SDE, sameKernel } from './sde';
 import { convertPrediction } from './parameterization';
 import { ParameterError } from '../core/errors';
-import { GaussianKernel, Parameterization, ScoreModel } from '../core/score';
+import { GaussianKernel, Parameterization, SampleRows, ScoreModel } from '../core/score';
 
 /**
  * The model's prediction in the parameterization a solver wants: the one call for solvers that
@@ -17,7 +17,7 @@ import { GaussianKernel, Parameterization, ScoreModel } from '../core/score';
  * Always exactly one model evaluation (CountingScoreModel counts it once).
  *
  * x holds n samples row-major (n·dim values), t each sample's time (length n); out has x's length
- * and must not alias x. `sde` must have the kernel of the model's own SDE (model.sde), where it has
+ * and must not alias x; `rows` goes to the model (ScoreModel.score). `sde` must have the kernel of the model's own SDE (model.sde), where it has
  * one: a different α(t) or σ(t) is a ParameterError, checked once per pair of objects (cheap when,
  * as configs/model-loader.ts arranges, they are the same object).
  */
@@ -28,11 +28,12 @@ export async function predict(
   x: Float64Array,
   t: Float64Array,
   out: Float64Array,
+  rows?: SampleRows,
 ): Promise<void> {
   if (model.sde !== undefined && model.sde !== sde) requireSameKernel(model.sde, sde);
   const native = model.predict && model.parameterization ? model.parameterization : 'score';
-  if (native === 'score') await model.score(x, t, out);
-  else await model.predict!(x, t, out);
+  if (native === 'score') await model.score(x, t, out, rows);
+  else await model.predict!(x, t, out, rows);
   if (native !== want) convertPrediction(native, want, sde, x, t, out, out);
 }
 

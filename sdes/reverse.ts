@@ -1,5 +1,5 @@
 import { AffineStep, SDE, eulerDiscretization } from './sde';
-import type { ScoreModel } from '../core/score';
+import type { SampleRows, ScoreModel } from '../core/score';
 
 /**
  * The reverse-time process of any SDE given a score model, written once here instead of per SDE:
@@ -12,9 +12,9 @@ export interface ReverseProcess {
   readonly probabilityFlow: boolean;
   /**
    * Drift for n samples (x has n·dim entries) at per-sample times t (length n), written into out.
-   * Costs one score evaluation.
+   * Costs one score evaluation; `rows` goes to the model (ScoreModel.score).
    */
-  drift(x: Float64Array, t: Float64Array, out: Float64Array): Promise<void>;
+  drift(x: Float64Array, t: Float64Array, out: Float64Array, rows?: SampleRows): Promise<void>;
   /** Diffusion coefficient of the reverse process: g(t), or 0 for the probability-flow ODE. */
   diffusion(t: number): number;
 }
@@ -30,8 +30,8 @@ class LinearDriftReverse implements ReverseProcess {
     this.lambda = probabilityFlow ? 0.5 : 1;
   }
 
-  async drift(x: Float64Array, t: Float64Array, out: Float64Array): Promise<void> {
-    await this.model.score(x, t, out);
+  async drift(x: Float64Array, t: Float64Array, out: Float64Array, rows?: SampleRows): Promise<void> {
+    await this.model.score(x, t, out, rows);
     const n = t.length;
     const dim = x.length / n;
     // Coefficients once per run of equal t (fixed-grid solvers pass one t for the batch).

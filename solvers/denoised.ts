@@ -21,8 +21,9 @@ export class DenoisedTap {
     const inner = ctx.model;
     this.model = {
       sampleShape: inner.sampleShape,
-      score: async (x, t, out) => {
-        await inner.score(x, t, out);
+      perSample: inner.perSample,
+      score: async (x, t, out, rows) => {
+        await inner.score(x, t, out, rows);
         if (this.armed) this.record(x, t, out);
       },
     };

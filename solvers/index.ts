@@ -22,3 +22,6 @@ export { dpmpp2mSde } from './dpmpp-2m-sde';
 export { Thresholder, thresholdingSettings } from './thresholding';
 export { unipc } from './unipc';
 export { edm } from './edm';
+export * from './resample';
+export * from './inpaint';
+export * from './masks';

@@ -43,3 +43,14 @@ function pathIncrements(path: BrownianPath): SolverNoise['increment'] {
     for (let j = 0; j < out.length; j++) out[j] = (from[j] - last[j]) * scale;
   };
 }
+
+/**
+ * Fresh draws in call order from Stream.resample (address = the call's index): noise for steps
+ * that are taken again (resampling rounds, ./resample.ts), whose own addresses are spent. A
+ * fixed-grid solver calls in the same order in every chunk, so the draws stay keyed by sample.
+ */
+export function sequentialNoise(source: NoiseSource, dim: number): SolverNoise {
+  let next = 0;
+  const draw = (out: Float64Array) => source.normal(out, dim, next++, Stream.resample);
+  return { mode: 'step', increment: (_step, _tFrom, _tTo, out) => draw(out), corrector: (_t, _k, out) => draw(out), atTime: (_t, _index, out) => draw(out) };
+}

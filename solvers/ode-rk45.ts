@@ -34,7 +34,7 @@ export const odeRk45 = defineSolver({
   async run(ctx, st) {
     const flow = probabilityFlowODE(ctx.sde, ctx.model);
     await integrateRk45(
-      { y: ctx.x, n: ctx.n, width: ctx.dim, t0: ctx.grid[0], t1: ctx.grid[ctx.grid.length - 1], field: (y, t, out) => flow.drift(y, t, out) },
+      { y: ctx.x, n: ctx.n, width: ctx.dim, t0: ctx.grid[0], t1: ctx.grid[ctx.grid.length - 1], field: (y, t, out, rows) => flow.drift(y, t, out, rows) },
       { ...st, label: 'ode_rk45', onIteration: (iteration, t) => ctx.stepDone(iteration, t) },
     );
   },

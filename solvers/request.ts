@@ -3,6 +3,7 @@ import type { SDE } from '../sdes/sde';
 import type { ScoreModel } from '../core/score';
 import type { SolverDefinition, SolverNoise } from './solver';
 import type { SolverName, SolverSettingsInput } from './registry';
+import type { ResampleOptions } from './resample';
 
 /** A registered solver's name, a definition of your own, or a name only known at run time. */
 export type SolverRef = SolverName | SolverDefinition<any, any, string> | (string & {});
@@ -56,9 +57,15 @@ export interface SampleRequest<S extends SolverRef = SolverRef> {
   signal?: AbortSignal;
   /**
    * Extension point (not a user setting): in-place transforms of the state after each step, run
-   * before the finiteness check, e.g. inpainting's x ← mask·(α(t)·y + σ(t)·z) + (1 − mask)·x.
+   * before the finiteness check, e.g. inpainting's x ← mask·(α(t)·y + σ(t)·z) + (1 − mask)·x;
+   * and once more at the end of each chunk with `final` set (after the denoise step, if any).
    */
   stateTransforms?: readonly StateTransform[];
+  /**
+   * RePaint-style resampling (./resample.ts): each block of `jump` grid steps is solved `rounds`
+   * times, going back to its start through the forward kernel in between. Fixed-grid solvers only.
+   */
+  resample?: ResampleOptions;
 }
 
 export interface StepEvent {
@@ -82,7 +89,10 @@ export interface StateTransformContext {
   dim: number;
   /** Global index of row 0. */
   first: number;
+  /** The noise of the step just taken (fresh in each resampling round): draw the transform's own from it. */
   noise: SolverNoise;
+  /** The last call of the chunk, after every step: t is where the solver ended. */
+  final?: boolean;
 }
 
 export type StateTransform = (x: Float64Array, ctx: StateTransformContext) => void;

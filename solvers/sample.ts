@@ -2,13 +2,14 @@ import ndarray, { NdArray } from 'ndarray';
 import { SDE } from '../sdes/sde';
 import { reverseDiffusionStep } from '../sdes/reverse';
 import { ParameterError, requireInteger } from '../core/errors';
-import { CountingScoreModel, GaussianKernel, Parameterization, ScoreModel, sampleSize } from '../core/score';
+import { CountingScoreModel, GaussianKernel, Parameterization, SampleRows, ScoreModel, sampleSize } from '../core/score';
 import { NoiseSource, Stream } from '../core/noise';
 import { GRID_PARAMS, timeGrid } from './grids';
 import { getSolver, resolveSettings } from './registry';
-import { NonFiniteError, SolverContext, SolverDefinition, firstNonFinite } from './solver';
+import { NonFiniteError, SolverContext, SolverDefinition, SolverNoise, firstNonFinite } from './solver';
 import { SharedSettings } from './settings';
-import { solverNoise } from './noise';
+import { sequentialNoise, solverNoise } from './noise';
+import { checkResample, runResampled } from './resample';
 import { AbortError, SampleRequest, SampleResult, SolverRef, StepEvent } from './request';
 
 export * from './request';
@@ -34,6 +35,7 @@ export async function sample<const S extends SolverRef>(req: SampleRequest<S>): 
   const steps = solver.adaptive ? undefined : fixedSteps(solver, settings, sde);
   const grid = steps === undefined ? runEnds(sde, eps) : timeGrid(sde, steps, eps, settings.grid, gridParams(settings));
   const xT = req.xT ? initialStates(req.xT, req.n, dim, shape) : undefined;
+  if (req.resample) checkResample(solver, req.resample);
   throwIfAborted(req.signal, 'before the first step');
 
   const counter = new CountingScoreModel(req.model);
@@ -49,11 +51,13 @@ export async function sample<const S extends SolverRef>(req: SampleRequest<S>): 
     else drawPrior(sde, source, x, dim);
 
     const noise = solverNoise(settings.noise ?? 'step', source, n, dim, sde.T);
+    const first = firstSample + start;
     let stepsDone = 0;
-    const guarded = new NonFiniteGuard(counter, solver.name, () => stepsDone);
-    const afterStep = (step: number, t: number, denoised?: Float64Array, denoisedAt?: number) => {
-      const first = firstSample + start;
-      for (const transform of req.stateTransforms ?? []) transform(x, { step, t, n, dim, first, noise });
+    let reached = sde.T;
+    const guarded = new NonFiniteGuard(counter, solver.name, () => stepsDone, first, n);
+    const afterStep = (step: number, t: number, denoised?: Float64Array, denoisedAt?: number, stepNoise: SolverNoise = noise) => {
+      for (const transform of req.stateTransforms ?? []) transform(x, { step, t, n, dim, first, noise: stepNoise });
+      reached = t;
       if (firstNonFinite(x) >= 0) throw new NonFiniteError(solver.name, step, t, 'x');
       req.onStep?.({ step, t, x, first, n, denoised, denoisedAt } satisfies StepEvent);
       throwIfAborted(req.signal, `after step ${step} (t=${t}) of samples ${first}–${first + n - 1}`);
@@ -75,12 +79,17 @@ export async function sample<const S extends SolverRef>(req: SampleRequest<S>): 
       wantsDenoised: req.onStep !== undefined,
       dataRange: req.dataRange,
       warn: (message: string) => warnings.add(message),
-      stepDone: afterStep,
+      stepDone: (step, t, denoised, denoisedAt) => afterStep(step, t, denoised, denoisedAt),
     };
-    await solver.run(ctx, settings);
+    if (req.resample) await runResampled(solver, ctx, settings, req.resample, afterStep, sequentialNoise(source, dim));
+    else await solver.run(ctx, settings);
     if (settings.denoise) {
       await denoise(sde, guarded, x, n, eps);
       afterStep(stepsDone, 0, x, eps);
+    }
+    if (req.stateTransforms?.length) {
+      for (const transform of req.stateTransforms) transform(x, { step: stepsDone, t: reached, n, dim, first, noise, final: true });
+      if (firstNonFinite(x) >= 0) throw new NonFiniteError(solver.name, stepsDone, reached, 'x');
     }
   }
   return {
@@ -173,25 +182,33 @@ function initialStates(xT: Float64Array | Float32Array | NdArray, n: number, dim
 }
 
 /**
- * Checks every prediction the solver receives; a NaN names the solver, step and t. Forwards what
- * the model has beyond score() (its native parameterization, predict, sde, scoreDivergence), so
- * a solver's predict(model, sde, 'eps' | 'x0', …) reaches an ε- or x̂_0-network's own output.
+ * The model as one chunk's solver sees it: checks every prediction it returns (a NaN names the
+ * solver, step and t), forwards what the model has beyond score() (its native parameterization,
+ * predict, sde, scoreDivergence) so a solver's predict(model, sde, 'eps' | 'x0', …) reaches an
+ * ε- or x̂_0-network's own output, and says which samples of the run each call's rows are (`rows`,
+ * for perSample models): the chunk's rows in order, or the rows a solver names (chunk indices)
+ * when it evaluates a subset of them (ode_rk45 once samples finish).
  */
 class NonFiniteGuard implements ScoreModel {
   readonly parameterization?: Parameterization;
-  readonly predict?: (x: Float64Array, t: Float64Array, out: Float64Array) => Promise<void>;
+  readonly predict?: (x: Float64Array, t: Float64Array, out: Float64Array, rows?: SampleRows) => Promise<void>;
   readonly scoreDivergence?: (x: Float64Array, t: Float64Array, out: Float64Array, div: Float64Array) => Promise<void>;
+  private readonly ownRows: Float64Array | undefined;
+  private named: Float64Array | undefined;
 
   constructor(
     private readonly inner: ScoreModel,
     private readonly solver: string,
     private readonly step: () => number,
+    private readonly first: number,
+    private readonly n: number,
   ) {
+    if (inner.perSample) this.ownRows = Float64Array.from({ length: n }, (_, r) => first + r);
     const { predict, scoreDivergence } = inner;
     if (predict && inner.parameterization) {
       this.parameterization = inner.parameterization;
-      this.predict = async (x, t, out) => {
-        await predict.call(inner, x, t, out);
+      this.predict = async (x, t, out, rows) => {
+        await predict.call(inner, x, t, out, this.globalRows(t.length, rows));
         this.check(x, t, out, `the model's ${this.parameterization} prediction`);
       };
     }
@@ -212,9 +229,27 @@ class NonFiniteGuard implements ScoreModel {
     return this.inner.sde;
   }
 
-  async score(x: Float64Array, t: Float64Array, out: Float64Array): Promise<void> {
-    await this.inner.score(x, t, out);
+  get perSample(): boolean | undefined {
+    return this.inner.perSample;
+  }
+
+  async score(x: Float64Array, t: Float64Array, out: Float64Array, rows?: SampleRows): Promise<void> {
+    await this.inner.score(x, t, out, this.globalRows(t.length, rows));
     this.check(x, t, out, 'the score');
+  }
+
+  /** The run's sample index of each row of a call of m rows (chunk indices `local`, else in order). */
+  private globalRows(m: number, local: SampleRows | undefined): SampleRows | undefined {
+    if (!this.ownRows) return undefined;
+    if (!local) {
+      if (m === this.n) return this.ownRows;
+      throw new Error(
+        `solver '${this.solver}' evaluated ${m} of the chunk's ${this.n} rows without saying which (rows): the model's output depends on the sample (per-sample labels)`,
+      );
+    }
+    this.named ??= new Float64Array(this.n);
+    for (let r = 0; r < m; r++) this.named[r] = this.first + local[r];
+    return this.named.subarray(0, m);
   }
 
   private check(x: Float64Array, t: Float64Array, values: Float64Array, what: string, width = x.length / t.length): void {

@@ -17,7 +17,10 @@ export interface SolverNoise {
   increment(step: number, tFrom: number, tTo: number, out: Float64Array): void;
   /** Langevin corrector noise at time t, corrector step k (0 ≤ k < 256): N(0, I) keyed by (t, k). */
   corrector(t: number, k: number, out: Float64Array): void;
-  /** Other fresh noise at time t that is not a Brownian increment (e.g. EDM churn), index < 256. */
+  /**
+   * Other fresh noise at time t that is not a Brownian increment (e.g. EDM churn), index < 256.
+   * Index 255 is the state transforms' (inpainting's perturbed known values), not a solver's.
+   */
   atTime(t: number, index: number, out: Float64Array): void;
 }
 
@@ -29,7 +32,11 @@ export type NoiseMode = 'path' | 'step';
  */
 export interface SolverContext {
   readonly sde: SDE;
-  /** The score model; every call is counted as network evaluations. */
+  /**
+   * The score model; every call is counted as network evaluations. A solver that evaluates only
+   * some of the chunk's rows passes their indices (0 … n − 1) as `rows` (per-sample models need
+   * them; see ScoreModel.perSample).
+   */
   readonly model: ScoreModel;
   readonly x: Float64Array;
   readonly n: number;

@@ -12,8 +12,13 @@ Inputs and output are float32 like a real network (float16 for the -fp16 variant
 casts to float64 inside, so the only error is the rounding at its edges. Each file carries its
 model card twice: in the ONNX metadata (key `score_sde_card`) and in `<name>.card.json` beside it.
 
+The class-conditional variants (-cond) take a third input y (int64 [batch]): label k < 3 gives
+the score of component k alone, the null label 3 the whole mixture's (what a classifier-free
+guidance network learns; models/class-mixture.ts in closed form).
+
 Run from the repository root (needs torch and onnx; /usr/bin/python3 has both):
-    /usr/bin/python3 models/exact/export_exact_mixture.py
+    /usr/bin/python3 models/exact/export_exact_mixture.py          # all
+    /usr/bin/python3 models/exact/export_exact_mixture.py cond     # the conditional ones only
 """
 import json
 import math
@@ -49,6 +54,9 @@ EXPORTS = (
     + [('vp', 't', 'eps', 'fp16'), ('vp', 't', 'score', 'b8')]
 )
 STATIC_BATCH = 8
+CLASSES = ['west', 'east', 'north']
+# (sde, time, param, variant) of the conditional exports: dynamic batch, and a static batch of 8.
+EXPORTS_COND = [('vp', 't', 'eps', 'cond'), ('vp', 't', 'score', 'cond-b8')]
 
 
 class ExactMixtureScore(nn.Module):
@@ -94,7 +102,7 @@ class ExactMixtureScore(nn.Module):
         a = 0.5 * (torch.sqrt(se * se + 4.0) - se)  # sub-VP: se a = 1 - a^2
         return a, se * a
 
-    def forward(self, x, t):
+    def forward(self, x, t, y=None):
         xd = x.to(torch.float64)
         td = t.to(torch.float64)
         T = self.sde['T']
@@ -114,7 +122,13 @@ class ExactMixtureScore(nn.Module):
         s2 = (s * s)[:, None, None]
         v = a3 * a3 * self.var0[None] + s2  # N x K x D
         r = xd[:, None, :] - a3 * self.means[None]  # N x K x D
-        lp = self.logw[None] - 0.5 * (torch.log(v) + r * r / v).sum(-1)  # N x K
+        logw = self.logw[None]
+        if y is not None:  # label k < K: component k alone; the null label K: the mixture
+            K = self.logw.shape[0]
+            onehot = torch.nn.functional.one_hot(torch.clamp(y, max=K - 1), K).to(torch.float64)
+            only = (1.0 - onehot) * -1e30
+            logw = torch.where((y == K)[:, None], logw, only)
+        lp = logw - 0.5 * (torch.log(v) + r * r / v).sum(-1)  # N x K
         resp = torch.softmax(lp, dim=1)
         score = (resp[:, :, None] * (-r / v)).sum(1)  # N x D
         if self.param == 'score':
@@ -136,7 +150,7 @@ def card_for(sde, time, param, variant, name):
             f'Exact score of a 3-component 2-D Gaussian mixture under the {sde} SDE (closed form, no training): '
             f"time input '{time}', output '{param}'"
             + (', float16 inputs and output' if variant == 'fp16' else '')
-            + (f', static batch of {STATIC_BATCH}' if variant == 'b8' else '')
+            + (f', static batch of {STATIC_BATCH}' if variant.endswith('b8') else '')
             + '. For checking the ONNX path against GaussianMixtureScore.'
         ),
         'sde': SDES[sde],
@@ -148,6 +162,10 @@ def card_for(sde, time, param, variant, name):
         'data': {'name': 'mixture3-2d', 'mixture': MIXTURE},
         'training': {'script': 'models/exact/export_exact_mixture.py', 'exact': True, 'parameters': 0},
     }
+    if variant.startswith('cond'):
+        card['description'] += f' Class-conditional: input y (int64 [batch]) is a component 0-2 or the null label 3 (the mixture).'
+        card['inputs']['label'] = 'y'
+        card['conditioning'] = {'input': 'y', 'classes': CLASSES, 'nullLabel': len(CLASSES)}
     if time == 'timestep':
         card['timesteps'] = TIMESTEPS
     return card
@@ -163,13 +181,15 @@ def export(sde, time, param, variant):
     name = f'mixture-{sde}-{time}-{param}' + (f'-{variant}' if variant else '')
     io_dtype = torch.float16 if variant == 'fp16' else torch.float32
     model = ExactMixtureScore(SDES[sde], time, param, io_dtype).eval()
-    n = STATIC_BATCH if variant == 'b8' else 5
+    n = STATIC_BATCH if variant.endswith('b8') else 5
     x = torch.randn(n, 2).to(io_dtype)
     t = torch.full((n,), 0.5 if time in ('t', 'sigma', 'edm_c_noise') else 500.0)
     t = t.to(torch.int64) if time == 'timestep' else t.to(io_dtype)
-    dynamic = None if variant == 'b8' else {'x': {0: 'batch'}, 't': {0: 'batch'}, 'out': {0: 'batch'}}
+    cond = variant.startswith('cond')
+    inputs, names = ((x, t, torch.arange(n) % (len(CLASSES) + 1)), ['x', 't', 'y']) if cond else ((x, t), ['x', 't'])
+    dynamic = None if variant.endswith('b8') else {k: {0: 'batch'} for k in names + ['out']}
     path = os.path.join(HERE, name + '.onnx')
-    torch.onnx.export(model, (x, t), path, input_names=['x', 't'], output_names=['out'],
+    torch.onnx.export(model, inputs, path, input_names=names, output_names=['out'],
                       dynamic_axes=dynamic, opset_version=OPSET, do_constant_folding=True)
     card = card_for(sde, time, param, variant, name)
     proto = onnx.load(path)
@@ -186,6 +206,8 @@ def export(sde, time, param, variant):
 
 
 if __name__ == '__main__':
+    import sys
+
     torch.manual_seed(0)
-    for spec in EXPORTS:
+    for spec in EXPORTS_COND if sys.argv[1:] == ['cond'] else EXPORTS + EXPORTS_COND:
         export(*spec)

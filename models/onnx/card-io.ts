@@ -17,6 +17,23 @@ export function parseCard(raw: unknown, file: string, where: string, cardFile?: 
   if (card.timeInput === 'timestep' && card.timesteps === undefined) {
     throw new ModelFileError(file, `the model card in ${where} has timeInput 'timestep' but no 'timesteps'`, cardFile);
   }
+  const cond = card.conditioning;
+  const label = card.inputs?.label;
+  if (label !== undefined && cond === undefined) {
+    throw new ModelFileError(file, `the model card in ${where} names a label input (inputs.label '${label}') but has no 'conditioning' (classes, nullLabel)`, cardFile);
+  }
+  if (cond) {
+    if (label !== undefined && label !== cond.input) {
+      throw new ModelFileError(file, `the model card in ${where} names two label inputs: inputs.label '${label}' and conditioning.input '${cond.input}'`, cardFile);
+    }
+    if (cond.nullLabel < cond.classes.length) {
+      throw new ModelFileError(
+        file,
+        `the model card in ${where} has conditioning.nullLabel ${cond.nullLabel}, which is class '${cond.classes[cond.nullLabel]}'; the null label must lie outside the classes 0 … ${cond.classes.length - 1}`,
+        cardFile,
+      );
+    }
+  }
   return card;
 }
 

@@ -22,7 +22,7 @@ import { CARD_METADATA_KEY, OnnxTopLevel, readOnnxTopLevelFile } from './onnx-fi
  */
 
 /** What a card says about the network itself: how to call it and what its output means. */
-export const NETWORK_FIELDS = ['sde', 'parameterization', 'timeInput', 'timesteps', 'sampleShape', 'dataRange', 'inputs', 'output'] as const;
+export const NETWORK_FIELDS = ['sde', 'parameterization', 'timeInput', 'timesteps', 'sampleShape', 'dataRange', 'inputs', 'output', 'conditioning'] as const;
 
 export interface ModelCardReading {
   card: ModelCard;

@@ -9,8 +9,8 @@ import { Parameterization, sampleSize } from '../../core/score';
 import { checkCard } from './card-io';
 import { ModelCardReading, readModelCard } from './card-source';
 import { ModelCardMismatchError, ModelFileError, show } from './errors';
-import { FloatType, floatBuffer, makeTensor, noop, timeBuffer } from './tensors';
-import { OnnxScoreModel, SessionRun } from './onnx-score-model';
+import { FloatType, LabelType, floatBuffer, labelBuffer, makeTensor, noop, timeBuffer } from './tensors';
+import { LabelInput, OnnxScoreModel, SessionRun } from './onnx-score-model';
 import { Device, shortReason } from './execution-provider';
 import { createSession } from './session';
 import { OnnxTopLevel, readOnnxTopLevelFile } from './onnx-file';
@@ -44,7 +44,7 @@ export interface OnnxModelOptions {
   timeInput?: TimeConvention;
   parameterization?: Parameterization;
   /** Override the input/output names (else the card's, else discovered from the graph). */
-  inputs?: { x?: string; t?: string };
+  inputs?: { x?: string; t?: string; label?: string };
   output?: string;
   /**
    * Extra inputs fed as constants (class labels, guidance). A -1 in dims stands for the batch
@@ -160,8 +160,9 @@ async function buildModel(
     constants[name] = { data: c.data, dims: c.dims, type };
   }
 
+  const label = labelInput(file, card, session, opts.inputs?.label, constants);
   // Names: option, else card, else discovered.
-  const free = session.inputNames.filter((n) => !(n in constants));
+  const free = session.inputNames.filter((n) => !(n in constants) && n !== label?.name);
   const rankOf = (n: string) => tensorInfo(session.inputMetadata, n)?.shape.length ?? -1;
   const xRank = 1 + card.sampleShape.length;
   const pick = (role: 'x' | 't', given: string | undefined, names: string[], rankOk: (r: number) => boolean, taken?: string) => {
@@ -185,9 +186,14 @@ async function buildModel(
   const xName = pick('x', opts.inputs?.x ?? card.inputs?.x, X_NAMES, (r) => r === xRank);
   const tName = pick('t', opts.inputs?.t ?? card.inputs?.t, T_NAMES, (r) => r === 1 || r === 0, xName);
   if (xName === tName) throw new ModelFileError(file, `x and t both name input '${xName}'`);
-  const unfed = session.inputNames.filter((n) => n !== xName && n !== tName && !(n in constants));
+  if (label && (label.name === xName || label.name === tName)) throw new ModelFileError(file, `the label input '${label.name}' is also named as x or t`);
+  const unfed = session.inputNames.filter((n) => n !== xName && n !== tName && n !== label?.name && !(n in constants));
   if (unfed.length) {
-    throw new ModelFileError(file, `the model has inputs ${show(unfed)} besides x ('${xName}') and t ('${tName}'): feed them with the constants option`);
+    throw new ModelFileError(
+      file,
+      `the model has inputs ${show(unfed)} besides x ('${xName}') and t ('${tName}'): feed them with the constants option, ` +
+        `or, for a per-sample class label, declare it in the card ('conditioning': {input, classes, nullLabel})`,
+    );
   }
   let outName = opts.output ?? card.output;
   if (outName === undefined) {
@@ -230,10 +236,14 @@ async function buildModel(
   else if (t.shape.length !== 1 && t.shape.length !== 0) {
     throw new ModelFileError(file, `time input '${tName}' has shape ${showShape(t.shape)}, expected [batch] (one time per sample) or [batch, 1]`);
   }
-  const batchDims = [x.shape[0], t.shape[0], out.shape[0]].filter((d): d is number => typeof d === 'number');
+  const labelShape = label ? tensorInfo(session.inputMetadata, label.name)!.shape : [];
+  const batchDims = [x.shape[0], t.shape[0], out.shape[0], labelShape[0]].filter((d): d is number => typeof d === 'number');
   const staticBatch = batchDims.length ? batchDims[0] : undefined;
   if (batchDims.some((d) => d !== staticBatch)) {
-    throw new ModelFileError(file, `the batch axes disagree: x ${showShape(x.shape)}, t ${showShape(t.shape)}, output ${showShape(out.shape)}`);
+    throw new ModelFileError(
+      file,
+      `the batch axes disagree: x ${showShape(x.shape)}, t ${showShape(t.shape)}, output ${showShape(out.shape)}${label ? `, label ${showShape(labelShape)}` : ''}`,
+    );
   }
 
   const model = new OnnxScoreModel(file, card, session, ep, reason, { x: xName, t: tName }, outName, {
@@ -247,6 +257,7 @@ async function buildModel(
     staticBatch,
     maxBatch: opts.maxBatch,
     constants,
+    label,
   });
 
   // Where the graph leaves the output's shape open, one probe run shows it before any sampling.
@@ -260,9 +271,44 @@ async function buildModel(
       t: { name: tName, type: t.type as TimeInputType, dims: tRank === 2 ? [staticBatch ?? 1, 1] : [staticBatch ?? 1] },
       xName,
       constants,
+      label,
     });
   }
   return model;
+}
+
+/**
+ * The per-sample label input of a conditional network: named by the inputs option, else the
+ * card's inputs.label or conditioning.input; it must be an input of the graph, integer (or
+ * float32) with one value per sample ([batch] or [batch, 1]), and not fed as a constant.
+ */
+function labelInput(
+  file: string,
+  card: ModelCard,
+  session: ort.InferenceSession,
+  given: string | undefined,
+  constants: Record<string, unknown>,
+): LabelInput | undefined {
+  const cond = card.conditioning;
+  if (!cond) {
+    if (given !== undefined) throw new ModelFileError(file, `a label input ('${given}') needs a card with 'conditioning' (classes, nullLabel)`);
+    return undefined;
+  }
+  const name = given ?? card.inputs?.label ?? cond.input;
+  if (!session.inputNames.includes(name)) {
+    throw new ModelFileError(file, `the card's label input '${name}' (conditioning.input) is not in the model; its inputs are ${show(session.inputNames)}`);
+  }
+  if (name in constants) throw new ModelFileError(file, `constant '${name}' is the model's label input: give labels per sample (sampling.labels), not as a constant`);
+  const info = tensorInfo(session.inputMetadata, name)!;
+  const types: LabelType[] = ['int64', 'int32', 'float32'];
+  if (!types.includes(info.type as LabelType)) throw new ModelFileError(file, `label input '${name}' has type ${info.type}, expected int64, int32 or float32`);
+  const shape = info.shape;
+  let rank: 1 | 2 = 1;
+  if (shape.length === 2 && (shape[1] === 1 || typeof shape[1] === 'string')) rank = 2;
+  else if (shape.length !== 1 && shape.length !== 0) {
+    throw new ModelFileError(file, `label input '${name}' has shape ${showShape(shape)}, expected [batch] (one label per sample) or [batch, 1]`);
+  }
+  return { name, type: info.type as LabelType, rank, conditioning: { classes: cond.classes, nullLabel: cond.nullLabel } };
 }
 
 async function probeOutputShape(
@@ -277,6 +323,7 @@ async function probeOutputShape(
     xName: string;
     t: { name: string; type: TimeInputType; dims: number[] };
     constants: Record<string, { data: number[]; dims: number[]; type: 'float32' | 'int64' | 'int32' }>;
+    label?: LabelInput;
   },
 ): Promise<void> {
   const tData = timeBuffer(inputs.t.type, rows);
@@ -285,6 +332,12 @@ async function probeOutputShape(
     [inputs.xName]: inputs.x,
     [inputs.t.name]: new ort.Tensor(inputs.t.type, tData, inputs.t.dims),
   };
+  if (inputs.label) {
+    const { name, type, rank, conditioning } = inputs.label;
+    const labels = labelBuffer(type, rows);
+    for (let i = 0; i < rows; i++) (labels as Int32Array)[i] = (type === 'int64' ? BigInt(conditioning.nullLabel) : conditioning.nullLabel) as number;
+    feeds[name] = new ort.Tensor(type, labels, rank === 2 ? [rows, 1] : [rows]);
+  }
   for (const [name, k] of Object.entries(inputs.constants)) {
     const per = k.data.length;
     const data = k.dims.includes(-1) ? Array.from({ length: per * rows }, (_, j) => k.data[j % per]) : k.data;

@@ -4,9 +4,9 @@ import { SDE } from '../../sdes/sde';
 import { ParameterError } from '../../core/errors';
 import { ModelCard, TimeConvention } from '../card';
 import { toScore } from '../../sdes/parameterization';
-import { Parameterization, ScoreModel, sampleSize } from '../../core/score';
+import { ClassConditioning, ConditionalScoreModel, Parameterization, ScoreModel, sampleSize } from '../../core/score';
 import { ModelFileError } from './errors';
-import { FloatBuffer, FloatType, floatBuffer, makeTensor, noop, timeBuffer } from './tensors';
+import { FloatBuffer, FloatType, LabelBuffer, LabelType, floatBuffer, labelBuffer, makeTensor, noop, timeBuffer } from './tensors';
 import { shortReason } from './execution-provider';
 import { fromFloat16, toFloat16 } from './float16';
 import { TimeBuffer, TimeInputType, fillTimeInput } from './time-convention';
@@ -25,16 +25,28 @@ interface ChunkBuffers {
   out: FloatBuffer;
   /** The output as numbers: `out` itself unless float16 (then converted into this). */
   y: Float32Array | Float64Array;
+  /** The label input's values, for a conditional network. */
+  label?: LabelBuffer;
   feeds: Record<string, ort.Tensor>;
   fetches: Record<string, ort.Tensor>;
+}
+
+/** The per-sample label input of a conditional network (the card's conditioning). */
+export interface LabelInput {
+  name: string;
+  type: LabelType;
+  rank: 1 | 2;
+  conditioning: ClassConditioning;
 }
 
 /**
  * An ONNX network as a ScoreModel: score() converts the network's output to the score with the
  * model's SDE; predict() returns the output itself, in the card's parameterization (see
  * sdes/predict.ts). The SDE is the one the sampler uses (configs/model-loader.ts passes it in).
+ * A conditional network (card `conditioning`) takes a label per row through scoreWithLabels() and
+ * predictWithLabels(); its score() and predict() feed the null label (the unconditional output).
  */
-export class OnnxScoreModel implements ScoreModel {
+export class OnnxScoreModel implements ScoreModel, Omit<ConditionalScoreModel, 'conditioning'> {
   readonly sde: SDE;
   readonly sampleShape: readonly number[];
   /** The network's native output: what predict() returns. */
@@ -45,6 +57,8 @@ export class OnnxScoreModel implements ScoreModel {
   readonly staticBatch: number | undefined;
   /** Largest batch one session.run gets. */
   readonly chunkSize: number;
+  /** The classes and null label of a conditional network; undefined for an unconditional one. */
+  readonly conditioning?: ClassConditioning;
 
   private readonly dim: number;
   private readonly runSession: SessionRun;
@@ -56,6 +70,8 @@ export class OnnxScoreModel implements ScoreModel {
   private readonly tDims: (rows: number) => number[];
   private readonly constants: Record<string, { data: number[]; dims: number[]; type: 'float32' | 'int64' | 'int32' }>;
   private readonly fixedConstants: Record<string, ort.Tensor> = {};
+  private readonly label: LabelInput | undefined;
+  private nullLabels = new Int32Array(0);
   private readonly chunks = new Map<number, ChunkBuffers>();
   private tail: Promise<void> = Promise.resolve();
   private disposed = false;
@@ -85,6 +101,7 @@ export class OnnxScoreModel implements ScoreModel {
       staticBatch: number | undefined;
       maxBatch: number | undefined;
       constants: OnnxScoreModel['constants'];
+      label?: LabelInput;
     },
   ) {
     this.sde = info.sde;
@@ -102,28 +119,63 @@ export class OnnxScoreModel implements ScoreModel {
     this.staticBatch = info.staticBatch;
     this.chunkSize = min(info.maxBatch ?? Infinity, info.staticBatch ?? Infinity);
     this.constants = info.constants;
+    this.label = info.label;
+    if (info.label) this.conditioning = info.label.conditioning;
     for (const [name, c] of Object.entries(this.constants)) {
       if (!c.dims.includes(-1)) this.fixedConstants[name] = makeTensor(c.type, c.data, c.dims);
     }
   }
 
-  /** The score of a batch: x is n × prod(sampleShape), t has one time per sample. Calls are serialized. */
+  /**
+   * The score of a batch: x is n × prod(sampleShape), t has one time per sample. Calls are
+   * serialized. A conditional network gets the null label: the unconditional score.
+   */
   score(x: Float64Array, t: Float64Array, out: Float64Array): Promise<void> {
-    return this.serialized(x, t, out, true);
+    return this.serialized(x, t, undefined, out, true);
   }
 
   /** The network's own output for the batch (card.parameterization), converted to float64 only. */
   predict(x: Float64Array, t: Float64Array, out: Float64Array): Promise<void> {
-    return this.serialized(x, t, out, false);
+    return this.serialized(x, t, undefined, out, false);
   }
 
-  private serialized(x: Float64Array, t: Float64Array, out: Float64Array, asScore: boolean): Promise<void> {
-    const run = this.tail.then(() => this.evaluate(x, t, out, asScore));
+  /** The score with row i conditioned on labels[i] (a class index or the null label). */
+  async scoreWithLabels(x: Float64Array, t: Float64Array, labels: Int32Array, out: Float64Array): Promise<void> {
+    return this.serialized(x, t, this.checkedLabels(labels, t.length), out, true);
+  }
+
+  /** predict() with a label per row. */
+  async predictWithLabels(x: Float64Array, t: Float64Array, labels: Int32Array, out: Float64Array): Promise<void> {
+    return this.serialized(x, t, this.checkedLabels(labels, t.length), out, false);
+  }
+
+  private checkedLabels(labels: Int32Array, n: number): Int32Array {
+    if (!this.label) throw new ParameterError(`${basename(this.path)}: the network takes no class label (its card has no conditioning)`);
+    if (labels.length < n) throw new ParameterError(`${basename(this.path)}: ${labels.length} labels for ${n} rows`);
+    const { classes, nullLabel } = this.label.conditioning;
+    for (let i = 0; i < n; i++) {
+      const l = labels[i];
+      if (l !== nullLabel && !(l >= 0 && l < classes.length)) {
+        throw new ParameterError(`${basename(this.path)}: label ${l} of row ${i} is neither a class (0 … ${classes.length - 1}) nor the null label ${nullLabel}`);
+      }
+    }
+    return labels;
+  }
+
+  /** The null label for n rows (plain score() of a conditional network). */
+  private unconditional(n: number): Int32Array | undefined {
+    if (!this.label) return undefined;
+    if (this.nullLabels.length < n) this.nullLabels = new Int32Array(n).fill(this.label.conditioning.nullLabel);
+    return this.nullLabels;
+  }
+
+  private serialized(x: Float64Array, t: Float64Array, labels: Int32Array | undefined, out: Float64Array, asScore: boolean): Promise<void> {
+    const run = this.tail.then(() => this.evaluate(x, t, labels ?? this.unconditional(t.length), out, asScore));
     this.tail = run.then(noop, noop);
     return run;
   }
 
-  private async evaluate(x: Float64Array, t: Float64Array, out: Float64Array, asScore: boolean): Promise<void> {
+  private async evaluate(x: Float64Array, t: Float64Array, labels: Int32Array | undefined, out: Float64Array, asScore: boolean): Promise<void> {
     if (this.disposed) throw new ParameterError(`${this.path}: score() after dispose()`);
     const n = t.length;
     const dim = this.dim;
@@ -149,6 +201,11 @@ export class OnnxScoreModel implements ScoreModel {
       if (this.xType === 'float16') toFloat16(x, off, len, xb as Uint16Array);
       else for (let j = 0; j < len; j++) xb[j] = x[off + j];
       fillTimeInput(this.convention, this.sde, t, start, m, c.t, this.tType, this.timesteps);
+      if (c.label && labels) {
+        const lb = c.label;
+        if (lb instanceof BigInt64Array) for (let i = 0; i < m; i++) lb[i] = BigInt(labels[start + i]);
+        else for (let i = 0; i < m; i++) lb[i] = labels[start + i];
+      }
       if (rows > m) this.pad(c, m);
       await this.run(c, rows);
       if (this.outType === 'float16') fromFloat16(c.out as Uint16Array, len, c.y);
@@ -174,6 +231,7 @@ export class OnnxScoreModel implements ScoreModel {
     for (let i = m; i < c.rows; i++) {
       for (let d = 0; d < dim; d++) c.x[i * dim + d] = c.x[d];
       (c.t as Float32Array)[i] = (c.t as Float32Array)[0];
+      if (c.label) (c.label as Int32Array)[i] = (c.label as Int32Array)[0];
     }
   }
 
@@ -184,7 +242,8 @@ export class OnnxScoreModel implements ScoreModel {
       throw new ModelFileError(
         this.path,
         `onnxruntime failed on a batch of ${rows} (inputs '${this.inputNames.x}' [${[rows, ...this.sampleShape].join(', ')}], ` +
-          `'${this.inputNames.t}' [${this.tDims(rows).join(', ')}]; output '${this.outputName}' expected ` +
+          `'${this.inputNames.t}' [${this.tDims(rows).join(', ')}]` +
+          `${this.label ? `, '${this.label.name}' [${this.labelDims(rows).join(', ')}]` : ''}; output '${this.outputName}' expected ` +
           `[${[rows, ...this.sampleShape].join(', ')}]): ${shortReason(e)}`,
       );
     }
@@ -211,10 +270,19 @@ export class OnnxScoreModel implements ScoreModel {
       for (let i = 0; i < rows; i++) for (let j = 0; j < per; j++) data[i * per + j] = k.data[j];
       feeds[name] = makeTensor(k.type, data, k.dims.map((d) => (d === -1 ? rows : d)));
     }
+    let label: LabelBuffer | undefined;
+    if (this.label) {
+      label = labelBuffer(this.label.type, rows);
+      feeds[this.label.name] = new ort.Tensor(this.label.type, label, this.labelDims(rows));
+    }
     const fetches = { [this.outputName]: new ort.Tensor(this.outType, out, xDims) };
-    c = { rows, x, t, out, y, feeds, fetches };
+    c = { rows, x, t, out, y, feeds, fetches, label };
     this.chunks.set(rows, c);
     return c;
+  }
+
+  private labelDims(rows: number): number[] {
+    return this.label?.rank === 2 ? [rows, 1] : [rows];
   }
 
   async dispose(): Promise<void> {

@@ -25,6 +25,14 @@ export function timeBuffer(type: TimeInputType, size: number): TimeBuffer {
   }
 }
 
+/** A conditional network's label input: integer class indices (a float input holds them exactly). */
+export type LabelType = 'int64' | 'int32' | 'float32';
+export type LabelBuffer = BigInt64Array | Int32Array | Float32Array;
+
+export function labelBuffer(type: LabelType, size: number): LabelBuffer {
+  return type === 'int64' ? new BigInt64Array(size) : type === 'int32' ? new Int32Array(size) : new Float32Array(size);
+}
+
 export function convertFloats(type: FloatType, x: Float32Array): FloatBuffer {
   if (type === 'float64') return Float64Array.from(x);
   const h = new Uint16Array(x.length);
