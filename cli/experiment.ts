@@ -208,7 +208,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions =
       const long = (keptRows + (reference ? reference.length / dim : 0)) * dim >= 2 ** 20;
       if (long) log(`metrics on ${keptRows} samples${reference ? ` vs ${reference.length / dim} reference rows` : ''}…`);
       if (testFault('metrics')) throw new Error('injected failure of the metric step (SCORE_SDE_TEST_FAULTS=metrics)');
-      const features = await imageMetrics.measure(kept, keptRows);
+      const features = await imageMetrics.measure(kept, keptRows, built.labels?.labels);
       manifest.features = features.info;
       manifest.metrics = finiteMetrics(
         {

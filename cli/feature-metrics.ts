@@ -18,7 +18,21 @@ import { formatNumber } from './format';
  */
 
 /** The metrics this adds to a run's (printed on their own summary line). */
-export const FEATURE_METRICS = ['fd', 'fdFloor', 'fdFloorSd', 'kid', 'kidStd', 'kidFloor', 'kidFloorSd', 'classTV', 'classTVFloor', 'confidence', 'refConfidence'];
+export const FEATURE_METRICS = [
+  'fd',
+  'fdFloor',
+  'fdFloorSd',
+  'kid',
+  'kidStd',
+  'kidFloor',
+  'kidFloorSd',
+  'classTV',
+  'classTVFloor',
+  'confidence',
+  'refConfidence',
+  'labelAccuracy',
+  'labelAccuracyFloor',
+];
 
 export type FeatureMetricsInfo = ({ source: 'classifier'; from: string } & ImageQualityInfo) | { source: 'none'; reason: string };
 
@@ -28,7 +42,8 @@ export interface PreparedFeatureMetrics {
   active: boolean;
   /** Why there are none (inactive); undefined until measured otherwise. */
   info?: FeatureMetricsInfo;
-  measure(samples: ArrayLike<number>, n: number): Promise<{ metrics: Record<string, number>; info?: FeatureMetricsInfo }>;
+  /** `labels`: the class each sample was asked for (cycled), for a conditional run's label accuracy. */
+  measure(samples: ArrayLike<number>, n: number, labels?: readonly number[]): Promise<{ metrics: Record<string, number>; info?: FeatureMetricsInfo }>;
 }
 
 export function prepareFeatureMetrics(config: ExperimentConfig, built: BuiltModel, sources: readonly Source[]): PreparedFeatureMetrics {
@@ -56,10 +71,10 @@ export function prepareFeatureMetrics(config: ExperimentConfig, built: BuiltMode
   return {
     plan,
     active: true,
-    async measure(samples, n) {
+    async measure(samples, n, labels) {
       const classifier = await FeatureClassifier.load(plan.path);
       try {
-        const q = await imageQuality(classifier, reference, samples, n);
+        const q = await imageQuality(classifier, reference, samples, n, {}, labels);
         return { metrics: q.metrics, info: { source: 'classifier', from: plan.from, ...q.info } };
       } finally {
         await classifier.dispose();
@@ -77,6 +92,7 @@ export function featureSummary(metrics: Record<string, number>, info: FeatureMet
   const kid = metrics.kid !== undefined ? `, KID ${fmt(metrics.kid)} ± ${fmt(metrics.kidStd)}${floor('kid')}` : '';
   return (
     `  features (${path.basename(info.classifier)}, n = ${info.n}): FD ${fmt(metrics.fd)}${floor('fd')}${kid}, ` +
-    `class TV ${fmt(metrics.classTV)}${metrics.classTVFloor !== undefined ? ` (floor ${fmt(metrics.classTVFloor)})` : ''}, confidence ${fmt(metrics.confidence)} (data ${fmt(metrics.refConfidence)})`
+    `class TV ${fmt(metrics.classTV)}${metrics.classTVFloor !== undefined ? ` (floor ${fmt(metrics.classTVFloor)})` : ''}, confidence ${fmt(metrics.confidence)} (data ${fmt(metrics.refConfidence)})` +
+    `${metrics.labelAccuracy !== undefined ? `, label accuracy ${fmt(metrics.labelAccuracy)} (classifier on data ${fmt(metrics.labelAccuracyFloor)})` : ''}`
   );
 }

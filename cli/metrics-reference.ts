@@ -14,6 +14,7 @@
 import * as path from 'path';
 import { writeJsonAtomic } from '../core/files';
 import { NoiseSource } from '../core/noise';
+import { Stream } from '../core/streams';
 import { writeNpy } from '../core/npy';
 import { classCoverage, histogramTv, labelHistogram } from '../metrics/coverage';
 import { FeatureClassifier } from '../metrics/features';
@@ -26,7 +27,7 @@ import { packageJson } from './fsutil';
 
 export const DEFAULT_LADDER = [100, 250, 500, 1000, 2000, 5000, 10000];
 /** Noise stream of the floor draws ('F'), apart from the samplers', projections' and KID's. */
-const FLOOR_STREAM = 0x46;
+const FLOOR_STREAM = Stream.metricFloors;
 
 export interface SplitStatistics {
   n: number;

@@ -44,8 +44,16 @@ export const Stream = {
    * address = the draw's index in call order.
    */
   resample: 10,
+  /** Shuffles of the data splits that give the image metrics' floors at n (cli/metrics-reference.ts), address = n. */
+  metricFloors: 0x46,
   /** Random projection directions of the sliced Wasserstein metric (metrics/wasserstein.ts). */
   projections: 0x51,
+  /** KID (metrics/kid.ts): the subsets of each side, address = subset index + 1. */
+  kidSubsetA: 0x60,
+  kidSubsetB: 0x61,
+  /** KID: the rows kept from each side when a set exceeds maxSamples, address 0. */
+  kidRowsA: 0x62,
+  kidRowsB: 0x63,
 } as const;
 
 export type StreamId = (typeof Stream)[keyof typeof Stream];

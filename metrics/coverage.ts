@@ -56,3 +56,20 @@ export function labelHistogram(labels: ArrayLike<number>, classes: number): numb
   }
   return Array.from(counts, (c) => c / labels.length);
 }
+
+/**
+ * Share of rows whose predicted class (argmax of the logits) is the requested label
+ * (labels[i mod labels.length] for row i): how well a class-conditional sampler hits its classes.
+ */
+export function labelAccuracy(logits: ArrayLike<number>, classes: number, labels: readonly number[]): number {
+  const n = checkRows(logits, classes, 'logits');
+  if (n === 0 || labels.length === 0) throw new RangeError('labelAccuracy: no rows or no labels');
+  let hits = 0;
+  for (let i = 0; i < n; i++) {
+    const row = i * classes;
+    let best = 0;
+    for (let c = 1; c < classes; c++) if (logits[row + c] > logits[row + best]) best = c;
+    if (best === labels[i % labels.length]) hits++;
+  }
+  return hits / n;
+}

@@ -1,6 +1,6 @@
 import * as path from 'path';
 import { Samples } from './rows';
-import { classCoverage, histogramTv } from './coverage';
+import { classCoverage, histogramTv, labelAccuracy } from './coverage';
 import { FeatureClassifier } from './features';
 import { FeatureReference, floorAt, loadFeatureReference } from './feature-reference';
 import { frechetDistance, gaussianStats } from './frechet';
@@ -13,6 +13,8 @@ import { onnxDotProducts } from './onnx-dots';
  *   kid, kidStd KID (unbiased MMD², cubic kernel) against the reference rows, ± its subset spread
  *   classTV     TV distance of the predicted-class histogram to the classifier's on the data
  *   confidence  mean max-softmax of the samples (refConfidence: the data's)
+ *   labelAccuracy  with requested labels (conditional runs): share classified as their label;
+ *               labelAccuracyFloor is the classifier's own test accuracy (what real images reach)
  * and the floors at the same n (data against the same reference: FD's small-n bias, KID's and
  * classTV's noise), so a reader sees how far a sampler is from what real images score.
  */
@@ -40,7 +42,14 @@ export function referenceFor(classifier: Pick<FeatureClassifier, 'file' | 'card'
 }
 
 /** FD, KID and class coverage of n images against the reference, with the floors at n. */
-export async function imageQuality(classifier: FeatureClassifier, reference: FeatureReference, images: Samples, n: number, kid: KidOptions = {}): Promise<ImageQuality> {
+export async function imageQuality(
+  classifier: FeatureClassifier,
+  reference: FeatureReference,
+  images: Samples,
+  n: number,
+  kid: KidOptions = {},
+  labels?: readonly number[],
+): Promise<ImageQuality> {
   if (n < 2) throw new RangeError('imageQuality: need at least 2 images');
   const d = classifier.featureDim;
   if (reference.stats.dim !== d) throw new RangeError(`${reference.file} has ${reference.stats.dim}-d features, the classifier ${d}`);
@@ -58,6 +67,10 @@ export async function imageQuality(classifier: FeatureClassifier, reference: Fea
   metrics.classTV = histogramTv(coverage.histogram, reference.json.predictedHistogram);
   metrics.confidence = coverage.confidence;
   metrics.refConfidence = reference.json.confidence;
+  if (labels) {
+    metrics.labelAccuracy = labelAccuracy(logits, classifier.classes, labels);
+    metrics.labelAccuracyFloor = classifier.card.testAccuracy;
+  }
   let floor: ImageQualityInfo['floor'] = null;
   const rows = reference.json.floors?.rows;
   if (rows) {

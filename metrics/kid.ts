@@ -1,4 +1,5 @@
 import { NoiseSource } from '../core/noise';
+import { Stream } from '../core/streams';
 import { Samples, checkRows } from './rows';
 
 // Module-level aliases: inside vm contexts (jest) every global lookup is ~50x slower.
@@ -42,11 +43,8 @@ export interface KidResult {
   rows: [number, number];
 }
 
-/**
- * Noise streams of the subset draws ('K' = 0x4b), apart from the samplers' streams 0–4 and the
- * sliced Wasserstein projections' 0x51.
- */
-export const KID_STREAMS = { subsetA: 0x4b0, subsetB: 0x4b1, rowsA: 0x4b2, rowsB: 0x4b3 } as const;
+/** Noise streams of the subset draws (allocated in core/streams.ts with every other draw). */
+export const KID_STREAMS = { subsetA: Stream.kidSubsetA, subsetB: Stream.kidSubsetB, rowsA: Stream.kidRowsA, rowsB: Stream.kidRowsB } as const;
 
 /** Row dot products A·Bᵀ (na × nb, row-major) of row-major na × dim and nb × dim matrices. */
 export type DotProducts = (a: Float64Array, na: number, b: Float64Array, nb: number, dim: number) => Float64Array | Promise<Float64Array>;

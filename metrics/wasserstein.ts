@@ -1,11 +1,12 @@
 import { NoiseSource } from '../core/noise';
+import { Stream } from '../core/streams';
 import { Samples, checkRows } from './rows';
 
 // Module-level aliases: inside vm contexts (jest) every global lookup is ~50x slower.
 const { sqrt, abs, pow } = Math;
 
 /** Noise stream for projection directions (apart from the samplers' streams 0–4). */
-const PROJECTION_STREAM = 0x51;
+const PROJECTION_STREAM = Stream.projections;
 
 /**
  * Exact p-Wasserstein distance between two 1-D empirical distributions with uniform weights:

@@ -8,7 +8,7 @@
  *   - subsets are seeded: the same seed repeats, another differs.
  */
 import { NoiseSource } from '../core/noise';
-import { classCoverage, histogramTv, labelHistogram } from '../metrics/coverage';
+import { classCoverage, histogramTv, labelAccuracy, labelHistogram } from '../metrics/coverage';
 import { floorAt } from '../metrics/feature-reference';
 import { chooseDistinct, jsDotProducts, kernelInceptionDistance } from '../metrics/kid';
 import { onnxDotProducts } from '../metrics/onnx-dots';
@@ -85,11 +85,11 @@ describe('KID', () => {
   });
 
   test('choose: k distinct indices in range, deterministic', () => {
-    const c = chooseDistinct(50, 20, new NoiseSource(3), 1, 0x4b0);
+    const c = chooseDistinct(50, 20, new NoiseSource(3), 1, 0x60);
     expect(new Set(c).size).toBe(20);
     expect([...c].every((i) => i >= 0 && i < 50)).toBe(true);
-    expect([...chooseDistinct(50, 20, new NoiseSource(3), 1, 0x4b0)]).toEqual([...c]);
-    const all = [...chooseDistinct(50, 99, new NoiseSource(3), 1, 0x4b0)];
+    expect([...chooseDistinct(50, 20, new NoiseSource(3), 1, 0x60)]).toEqual([...c]);
+    const all = [...chooseDistinct(50, 99, new NoiseSource(3), 1, 0x60)];
     expect([...all].sort((x, y) => x - y)).toEqual([...Array(50).keys()]); // k ≥ n: a permutation…
     expect(all).not.toEqual([...Array(50).keys()]); // …a shuffled one
   });
@@ -107,6 +107,14 @@ describe('class coverage', () => {
     expect(histogramTv(c.histogram, c.histogram)).toBe(0);
     expect(histogramTv([1, 0], [0, 1])).toBe(1);
     expect(histogramTv(c.histogram, labelHistogram([0, 1, 2], 3))).toBeCloseTo(1 / 3, 15);
+  });
+
+  test('label accuracy: predicted class against the requested labels, cycled', () => {
+    const logits = [2, 0, 0, 0, 0, 1, -1, 3, 3.5]; // predictions 0, 2, 2
+    expect(labelAccuracy(logits, 3, [0, 2, 2])).toBe(1);
+    expect(labelAccuracy(logits, 3, [0, 2])).toBe(2 / 3); // labels 0, 2, 0
+    // Control: labels shifted by one class never match.
+    expect(labelAccuracy(logits, 3, [1, 0, 0])).toBe(0);
   });
 });
 

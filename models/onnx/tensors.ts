@@ -3,8 +3,8 @@ import { toFloat16 } from './float16';
 import { TimeBuffer, TimeInputType } from './time-convention';
 
 /** Buffers and tensors of the element types the graphs here take. */
-export type FloatType = 'float32' | 'float16' | 'float64';
-export type FloatBuffer = Float32Array | Float64Array | Uint16Array;
+import type { FloatBuffer, FloatType, LabelBuffer, LabelType } from './tensor-types';
+export type { FloatBuffer, FloatType, LabelBuffer, LabelType } from './tensor-types';
 
 export function floatBuffer(type: FloatType, size: number): FloatBuffer {
   return type === 'float16' ? new Uint16Array(size) : type === 'float64' ? new Float64Array(size) : new Float32Array(size);
@@ -25,9 +25,6 @@ export function timeBuffer(type: TimeInputType, size: number): TimeBuffer {
   }
 }
 
-/** A conditional network's label input: integer class indices (a float input holds them exactly). */
-export type LabelType = 'int64' | 'int32' | 'float32';
-export type LabelBuffer = BigInt64Array | Int32Array | Float32Array;
 
 export function labelBuffer(type: LabelType, size: number): LabelBuffer {
   return type === 'int64' ? new BigInt64Array(size) : type === 'int32' ? new Int32Array(size) : new Float32Array(size);
