@@ -4,6 +4,7 @@ import { npyToFloat64, readNpy } from '../core/npy';
 import { labelAccuracy } from '../metrics/coverage';
 import { FeatureClassifier } from '../metrics/features';
 import { isNamedMask, namedMask } from '../solvers/masks';
+import { imageGridPng } from '../cli/preview';
 import { ROOT } from './root';
 
 /**
@@ -16,7 +17,9 @@ import { ROOT } from './root';
  *   labelAcc     share of completed images the shipped classifier puts in the original's class
  * A run without `inpaint` (same seed and n) is the baseline: its pixels against the same mask.
  *
- *   npm run build && node dist/bench/inpainting.js <run dir> ... [--mask left]
+ *   npm run build && node dist/bench/inpainting.js <run dir> ... [--mask left] [--grid out.png]
+ * --grid draws the first 10 images: the originals, the masked input (unknown pixels grey), then one
+ * row per run.
  *
  * The README's table: configs/examples/fashion-mnist-inpaint.yaml with n 200, seed 0,
  * euler_maruyama 100 steps + denoise, for mask left and top:
@@ -43,6 +46,10 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const maskFlag = args.indexOf('--mask');
   const defaultMask = maskFlag >= 0 ? args.splice(maskFlag, 2)[1] : undefined;
+  const gridFlag = args.indexOf('--grid');
+  const gridFile = gridFlag >= 0 ? args.splice(gridFlag, 2)[1] : undefined;
+  const COLUMNS = 10;
+  const gridRows: Float64Array[] = [];
   if (args.length === 0) throw new Error('usage: node dist/bench/inpainting.js <run dir> ... [--mask left]');
   const classifier = await FeatureClassifier.load(CLASSIFIER);
   const labels = Array.from(npyToFloat64(readNpy(LABELS)));
@@ -71,6 +78,11 @@ async function main(): Promise<void> {
           }
         }
       }
+      if (gridFile && gridRows.length === 0) {
+        gridRows.push(images.slice(0, COLUMNS * dim));
+        gridRows.push(images.slice(0, COLUMNS * dim).map((v, k) => (mask[k % dim] > 0.5 ? v : 0)));
+      }
+      if (gridFile) gridRows.push(samples.slice(0, COLUMNS * dim));
       const { logits } = await classifier.run(samples, n);
       rows.push({
         run: path.basename(dir),
@@ -84,6 +96,12 @@ async function main(): Promise<void> {
     }
   } finally {
     await classifier.dispose();
+  }
+  if (gridFile) {
+    const all = new Float64Array(gridRows.reduce((k, r) => k + r.length, 0));
+    gridRows.reduce((at, r) => (all.set(r, at), at + r.length), 0);
+    fs.writeFileSync(gridFile, imageGridPng(all, classifier.card.sampleShape, { columns: COLUMNS, rows: gridRows.length, range: [-1, 1], scale: 2 }));
+    console.log(`wrote ${gridFile}: originals, masked, then ${args.join(', ')}`);
   }
   console.log('| run | method | NFE | n | RMSE, unknown pixels | max abs, known pixels | label accuracy |');
   console.log('| --- | --- | --- | --- | --- | --- | --- |');
