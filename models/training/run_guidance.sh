@@ -2,6 +2,10 @@
 # Trains and exports the networks of the image metrics and of guidance, one after the other:
 # the Fashion-MNIST classifier (feature space of FD/KID) and the class-conditional VP U-Net.
 # Usage: nohup bash models/training/run_guidance.sh [CLASSIFIER_THREADS] [UNET_MINUTES] > models/training/checkpoints/guidance.log 2>&1 &
+# What the shipped files came from: the classifier's one-cycle schedule was set for 12 epochs and
+# stopped after 9 (test accuracy 0.9367, card training.epochs 9: exported from the epoch-9
+# checkpoint); the conditional U-Net trained for 118 min in two sessions (105 min, then --resume
+# for 14), 19.96 epochs, 1 thread.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=/usr/bin/python3
