@@ -7,7 +7,7 @@ import { odeRk45 } from '../solvers/ode-rk45';
 import { DEFAULT_DIVERGENCE, DivergenceMethod, DivergenceSettings, divergenceEstimator } from './divergence';
 import { Quantization, bitsPerDim, dequantize } from './dequantize';
 
-// Module-level aliases: inside vm contexts (jest) every global lookup is ~50x slower.
+// Short module-level names for the Math functions of the hot loops (jest.config.js injects the real Math into tests).
 const { sqrt } = Math;
 
 export interface LikelihoodOptions {

@@ -99,8 +99,9 @@ describe.each(['vp', 've', 'subvp'])('shipped 2-D mixture network (%s)', (kind) 
   });
   afterAll(() => model.dispose());
 
-  test.each(CASES.map((c) => [c.label, c] as const))('%s: mode weights and within-mode variance', async (_label, c) => {
-    if (kind === 'subvp' && c.settings.predictor === 'ancestral') return; // sub-VP has no ancestral step
+  // sub-VP has no ancestral step: its case is left out of the matrix, not passed without checks.
+  const cases = CASES.filter((c) => !(kind === 'subvp' && c.settings.predictor === 'ancestral'));
+  test.each(cases.map((c) => [c.label, c] as const))('%s: mode weights and within-mode variance', async (_label, c) => {
     const { z, ratio } = mixtureStats((await sample({ sde: model.sde, model, solver: c.solver, settings: c.settings, n: N_MIXTURE, seed: 11 })).samples.data);
     console.log(`mixture-${kind} ${c.label}: within-mode variance ratio ${ratio.toFixed(3)} (band ${c.band.join('–')}), mode |z| max ${Math.max(...z.map(Math.abs)).toFixed(1)}`);
     expect(ratio).toBeGreaterThan(c.band[0]);

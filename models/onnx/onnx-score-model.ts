@@ -15,7 +15,7 @@ import { TimeBuffer, TimeInputType, fillTimeInput } from './time-convention';
 /** @internal session.run as the model calls it: the seam an instrumenting wrapper (bench/) replaces. */
 export type SessionRun = (feeds: Record<string, ort.Tensor>, fetches: Record<string, ort.Tensor>) => Promise<unknown>;
 
-// Module-level aliases: inside vm contexts (jest) every global lookup is ~50x slower.
+// Short module-level names for the Math functions of the hot loops (jest.config.js injects the real Math into tests).
 const { min } = Math;
 
 /** Everything one batch size needs, allocated once and reused while that size recurs. */
