@@ -92,6 +92,24 @@ export function samplesBytes(config: ExperimentConfig, sampleShape: readonly num
   return config.sampling.n * sampleSize(sampleShape) * (config.output.dtype === 'float64' ? 8 : 4) + 1024;
 }
 
+/**
+ * The sliced-Wasserstein floor of an exact reference: the distance of as many fresh exact draws as
+ * the run kept (an independent seed) to the same reference rows, i.e. what a perfect sampler scores
+ * at this n. Sweeps draw it as the plots' floor line (swFloor). Nothing for file references.
+ */
+async function exactFloor(
+  plan: ReferencePlan,
+  reference: Float64Array,
+  rows: number,
+  sampleShape: readonly number[],
+  opts: Parameters<typeof computeMetrics>[3],
+): Promise<Record<string, number>> {
+  if (plan.source !== 'exact' || rows < 2) return {};
+  const exact = new GaussianMixture(plan.mixture).sample(rows, plan.seed + 1);
+  const m = await computeMetrics(exact, reference, sampleShape, opts);
+  return m.sw === undefined ? {} : { swFloor: m.sw };
+}
+
 /** At most `maxRows` reference rows per the plan, checked (shape, finite values). */
 export function loadReference(plan: ReferencePlan, sampleShape: readonly number[], sources: readonly Source[], maxRows: number): Float64Array | undefined {
   const dim = sampleSize(sampleShape);
@@ -209,10 +227,12 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions =
       if (long) log(`metrics on ${keptRows} samples${reference ? ` vs ${reference.length / dim} reference rows` : ''}…`);
       if (testFault('metrics')) throw new Error('injected failure of the metric step (SCORE_SDE_TEST_FAULTS=metrics)');
       const features = await imageMetrics.measure(kept, keptRows, built.labels?.labels);
+      const metricOptions = { projections: config.reference.projections, projectionSeed: config.reference.projectionSeed, dataRange: built.dataRange };
       manifest.features = features.info;
       manifest.metrics = finiteMetrics(
         {
-          ...(reference ? await computeMetrics(kept, reference, sampleShape, { projections: config.reference.projections, projectionSeed: config.reference.projectionSeed, dataRange: built.dataRange }) : {}),
+          ...(reference ? await computeMetrics(kept, reference, sampleShape, metricOptions) : {}),
+          ...(reference ? await exactFloor(built.reference, reference, keptRows, sampleShape, metricOptions) : {}),
           ...features.metrics,
         },
         manifest.warnings,

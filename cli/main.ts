@@ -270,8 +270,8 @@ async function cmdRun(args: Args, io: Io): Promise<number> {
     io.stdout(`${JSON.stringify(m, null, 2)}\n`);
   } else {
     const metrics = Object.entries(m.metrics)
-      .filter(([k]) => !FEATURE_METRICS.includes(k))
-      .map(([k, v]) => `${k} ${formatNumber(v)}${k === 'mmd2' && v < 0 ? ' (unbiased estimate, 0 in expectation for equal distributions: < 0 is noise, no difference detectable at this n)' : ''}`)
+      .filter(([k]) => !FEATURE_METRICS.includes(k) && k !== 'swFloor')
+      .map(([k, v]) => `${k} ${formatNumber(v)}${k === 'sw' && m.metrics.swFloor !== undefined ? ` (exact draws: ${formatNumber(m.metrics.swFloor)})` : ''}${k === 'mmd2' && v < 0 ? ' (unbiased estimate, 0 in expectation for equal distributions: < 0 is noise, no difference detectable at this n)' : ''}`)
       .join(', ');
     io.stdout(
       `${path.relative(io.cwd, result.dir) || '.'}: ${m.n} samples, ${m.solver.name} (${m.solver.steps === null ? 'adaptive' : `${m.solver.steps} steps`}), NFE ${formatNumber(m.nfe)}` +

@@ -21,10 +21,11 @@ export const SWEEP_RESULTS_FORMAT = 'score-sde-sweep/2';
 export const TIMING_COLUMNS = ['wallTimeMs'];
 const METRIC_ORDER = [
   'fd', 'kid', 'kidStd', 'classTV', 'confidence', 'sw', 'mmd2', 'meanError', 'covError', 'pixelHist', 'pixelMean', 'pixelStd',
-  'refPixelMean', 'refPixelStd', 'fdFloor', 'fdFloorSd', 'kidFloor', 'kidFloorSd', 'classTVFloor', 'refConfidence',
+  'refPixelMean', 'refPixelStd', 'fdFloor', 'fdFloorSd', 'kidFloor', 'kidFloorSd', 'classTVFloor', 'refConfidence', 'swFloor',
+  'labelAccuracy', 'labelAccuracyFloor',
 ];
 /** Metrics the summary table leaves out (they describe the reference, not the cell). */
-const REFERENCE_METRICS = ['refPixelMean', 'refPixelStd', 'refConfidence', 'fdFloor', 'fdFloorSd', 'kidFloor', 'kidFloorSd', 'classTVFloor'];
+const REFERENCE_METRICS = ['refPixelMean', 'refPixelStd', 'refConfidence', 'fdFloor', 'fdFloorSd', 'kidFloor', 'kidFloorSd', 'classTVFloor', 'swFloor', 'labelAccuracyFloor'];
 
 export type CellStatus = 'ok' | 'failed' | 'pending';
 

@@ -77,7 +77,7 @@ describe('score-sde sweep', () => {
 
     const res = results(full);
     // The solver's name and steps once (they are axes here), not again from the runs.
-    expect(res.columns).toEqual(['cell', 'solver.name', 'solver.steps', 'nfe', 'calls', 'wallTimeMs', 'sw', 'mmd2', 'meanError', 'covError', 'status']);
+    expect(res.columns).toEqual(['cell', 'solver.name', 'solver.steps', 'nfe', 'calls', 'wallTimeMs', 'sw', 'mmd2', 'meanError', 'covError', 'swFloor', 'status']);
     expect(res.rows.map((row) => row.cell)).toEqual(CELLS);
     expect(res.rows.map((row) => row.nfe)).toEqual([5, 15, 10, 30, 10, 30]);
     for (const row of res.rows) {
@@ -95,8 +95,16 @@ describe('score-sde sweep', () => {
     expect(csv).toHaveLength(7);
     expect(csv[1]).toMatch(/^"name=euler_maruyama,steps=5",euler_maruyama,5,5,5,[\d.]+,[\d.]+,/);
 
+    // The exact reference's floor: fresh exact draws of n = 200 against the same reference rows, the
+    // same in every cell; the coarsest Euler–Maruyama cell is far above it.
+    const floors = new Set(res.rows.map((row) => row.swFloor));
+    expect(floors.size).toBe(1);
+    const swFloor = res.rows[0].swFloor as number;
+    expect(swFloor).toBeGreaterThan(0);
+    expect(res.rows[0].sw as number).toBeGreaterThan(2 * swFloor);
     for (const p of ['quality-vs-nfe', 'quality-vs-time']) {
       const svg = fs.readFileSync(path.join(full, `${p}.svg`), 'utf8');
+      expect(svg).toContain('data floor (n=200)');
       expect((svg.match(/<polyline/g) ?? []).length).toBe(3); // one line per solver
       for (const s of ['euler_maruyama', 'pc', 'ode_heun']) expect(svg).toContain(`>${s}</text>`);
       expect([...fs.readFileSync(path.join(full, `${p}.png`)).subarray(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]);
