@@ -37,7 +37,8 @@ export interface ChartOptions {
   height?: number;
 }
 
-const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+// Twelve distinct colours: the fast-solver sweep has eleven series.
+const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf', '#000000', '#aec7e8'];
 const FONT = "DejaVu Sans, Liberation Sans, Arial, Helvetica, sans-serif";
 
 export function escapeXml(s: string): string {
