@@ -108,20 +108,21 @@ async function main(): Promise<void> {
     }
     console.log(`| data (floor) | | | ${classifier.card.testAccuracy} (classifier on test) | | ${f(mean(floor))} | |`);
     if (png) {
-      const chart = (yLabel: string, y: (c: Cell) => number, line?: { y: number; label: string }) =>
+      const chart = (name: string, yLabel: string, y: (c: Cell) => number, line?: { y: number; label: string }) =>
         svgToPng(
           lineChartSvg({
-            title: `Classifier-free guidance on the conditional Fashion-MNIST U-Net (${cells[0].n} samples per γ)`,
+            title: `Guidance: ${name} vs γ`,
+            subtitle: `conditional Fashion-MNIST U-Net, ${cells[0].n} samples per γ`,
             xLabel: 'guidance scale γ',
             yLabel,
             logX: false,
             logY: false,
-            series: [{ name: yLabel, points: cells.map((c) => ({ x: c.scale, y: y(c) })) }],
+            series: [{ name, points: cells.map((c) => ({ x: c.scale, y: y(c) })) }],
             lines: line ? [line] : [],
           }),
         );
-      fs.writeFileSync(`${png}-fd-per-class.png`, chart('FD per class (mean over classes)', (c) => mean(c.fdPerClass), { y: mean(floor), label: `floor (${perClass} train images per class)` }));
-      fs.writeFileSync(`${png}-label-accuracy.png`, chart('label accuracy', (c) => c.labelAccuracy, { y: classifier.card.testAccuracy, label: 'classifier on test images' }));
+      fs.writeFileSync(`${png}-fd-per-class.png`, chart('FD per class', 'FD per class (mean of 10)', (c) => mean(c.fdPerClass), { y: mean(floor), label: 'floor (train images)' }));
+      fs.writeFileSync(`${png}-label-accuracy.png`, chart('label accuracy', 'share in requested class', (c) => c.labelAccuracy, { y: classifier.card.testAccuracy, label: 'classifier on test' }));
       console.log(`\nwrote ${png}-fd-per-class.png, ${png}-label-accuracy.png`);
     }
   } finally {
