@@ -84,7 +84,7 @@ describe('score-sde run', () => {
     expect(manifest.wallTimeMs).toBeGreaterThan(1);
     expect(manifest.totalTimeMs).toBeGreaterThanOrEqual(manifest.wallTimeMs);
     expect(manifest.totalTimeMs).toBeLessThanOrEqual(seconds * 1000);
-    expect(Object.keys(manifest.metrics).sort()).toEqual(['covError', 'meanError', 'mmd2', 'sw']);
+    expect(Object.keys(manifest.metrics).sort()).toEqual(['covError', 'meanError', 'mmd2', 'sw', 'swFloor']);
 
     // preview.png: a PNG.
     const png = fs.readFileSync(path.join(out, 'preview.png'));
@@ -114,7 +114,7 @@ describe('score-sde run', () => {
     const r = await cli(['run', cfg, '--quiet'], cwd);
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
-    expect(r.stdout).toMatch(/^runs\/small-\d{8}-\d{6}: 40 samples, ode_euler \(20 steps\), NFE 20, [\d.]+ s on js\n {2}vs inline mixture: sw [\d.]+, mmd2 /);
+    expect(r.stdout).toMatch(/^runs\/small-\d{8}-\d{6}: 40 samples, ode_euler \(20 steps\), NFE 20, [\d.]+ s on js\n {2}vs inline mixture: sw [\d.]+ \(exact draws: [\d.]+\), mmd2 /);
     const runs = fs.readdirSync(path.join(cwd, 'runs'));
     expect(runs).toHaveLength(1);
     expect(fs.readdirSync(path.join(cwd, 'runs', runs[0])).sort()).toEqual(['manifest.json', 'preview.png', 'samples.npy']);

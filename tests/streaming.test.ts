@@ -126,7 +126,10 @@ describe('bounded batch and metric subsample', () => {
     expect(samples.length).toBe(800);
     const reference = new GaussianMixture(MIXTURE).sample(150, 2024);
     const expected = computeMetrics(samples.subarray(0, 300), reference, [2], { projections: 256, projectionSeed: 0 });
-    expect(m.metrics).toEqual(expected);
+    const { swFloor, ...sampleMetrics } = m.metrics;
+    expect(sampleMetrics).toEqual(expected);
+    // The floor: 150 fresh exact draws (seed 2025) against the same 150 reference rows.
+    expect(swFloor).toBe(computeMetrics(new GaussianMixture(MIXTURE).sample(150, 2025), reference, [2], { projections: 256, projectionSeed: 0 }).sw);
     // The control: on all 400 rows the value differs.
     expect(computeMetrics(samples, reference, [2], { projections: 256, projectionSeed: 0 }).sw).not.toBe(m.metrics.sw);
   });
