@@ -43,7 +43,7 @@ export function likelihoodBuilder(y: Argv): Argv {
     .option('probes', { type: 'number', default: 1, describe: 'Hutchinson probes per sample (2 or more give a per-sample standard error)' })
     .option('probe', { choices: PROBE_KINDS, default: 'rademacher', describe: 'Hutchinson probe distribution' })
     .option('jacobian-max-dim', { type: 'number', default: 16, describe: 'Largest dimension auto takes the full Jacobian trace in' })
-    .option('fd-step', { type: 'number', default: 1e-2, describe: 'Central-difference step as a fraction of √(α(t)² + σ(t)²) (float16 graphs: ~0.1)' })
+    .option('fd-step', { type: 'number', default: 1e-2, describe: 'Central-difference step h as a fraction of σ(t): h = fd-step · max(σ(t), 1e-3) (float16 graphs: ~0.1)' })
     .option('rtol', { type: 'number', default: 1e-5, describe: 'RK45 relative tolerance' })
     .option('atol', { type: 'number', default: 1e-5, describe: 'RK45 absolute tolerance' })
     .option('eps', { type: 'number', default: 1e-5, describe: 'Start time of the ODE (log p_eps is what is estimated)' })
