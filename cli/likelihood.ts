@@ -4,7 +4,7 @@ import * as path from 'path';
 import type { Argv } from 'yargs';
 import { CountingScoreModel, sampleSize } from '../core/score';
 import { writeJsonAtomic } from '../core/files';
-import { npyToFloat64, readNpy, writeNpy } from '../core/npy';
+import { npyToFloat64, readNpy, readNpyHeader, writeNpy } from '../core/npy';
 import { buildModel } from '../configs/model-loader';
 import { inlineMixture } from '../configs/resolve';
 import { loadConfig } from '../configs/load';
@@ -37,6 +37,7 @@ export function likelihoodBuilder(y: Argv): Argv {
   return y
     .positional('config', { type: 'string', describe: 'Experiment config (YAML or JSON): its model, SDE and device' })
     .option('data', { type: 'string', demandOption: true, requiresArg: true, describe: 'A .npy of data rows [n, ...sampleShape]' })
+    .option('labels', { type: 'string', requiresArg: true, describe: "A .npy of each data row's class (integers), for a class-conditional model: log p(x | y) (with guidance.scale in the config, of the guided model); without it such a model gives the unconditional log p(x)" })
     .option('from', { type: 'number', default: 0, describe: 'First data row (its global index keys the probes and dequantization noise, so runs over row ranges join into one run)' })
     .option('n', { type: 'number', requiresArg: true, describe: 'Use n rows from --from (default: all the rest)' })
     .option('method', { choices: DIVERGENCE_METHODS, default: 'auto', describe: 'Divergence: exact (closed form), jacobian (full trace), hutchinson; auto: exact, else jacobian up to --jacobian-max-dim, else hutchinson' })
@@ -81,6 +82,8 @@ function formatMs(ms: number): string {
 
 export interface LikelihoodRunOptions {
   data: string;
+  /** Per-row class labels of `data` (a .npy of integers), for a class-conditional model. */
+  labels?: string;
   from: number;
   n?: number;
   method: (typeof DIVERGENCE_METHODS)[number];
@@ -108,6 +111,7 @@ function likelihoodSettings(a: Args, cwd: string): Omit<LikelihoodRunOptions, 'o
   };
   return {
     data: path.resolve(cwd, String(a.data)),
+    labels: a.labels !== undefined ? path.resolve(cwd, String(a.labels)) : undefined,
     from: int('from', 0)!,
     n: int('n', 1),
     method: a.method as LikelihoodRunOptions['method'],
@@ -141,7 +145,7 @@ const stat = (v: ArrayLike<number>): Stat => {
 export async function runLikelihood(config: ExperimentConfig, o: LikelihoodRunOptions) {
   const started = performance.now();
   const log = o.log ?? (() => undefined);
-  const built = await buildModel(config, { log });
+  const built = await buildModel(withDataLabels(config, o), { log });
   const model = new CountingScoreModel(built.model);
   try {
     const shape = built.sampleShape;
@@ -173,7 +177,7 @@ export async function runLikelihood(config: ExperimentConfig, o: LikelihoodRunOp
     });
     const wallTimeMs = performance.now() - t0;
     const mixture = trueMixture(config, built.card?.data?.mixture as GaussianMixtureSpec | undefined);
-    const trueLogp = mixture && !quantization ? new GaussianMixture(mixture).logDensity(r.input) : undefined;
+    const trueLogp = mixture && !quantization && (built.labels?.scale ?? 1) === 1 ? trueLogDensity(mixture, r.input, built.labels?.labels, o.from) : undefined;
     const summary = describe(config, o, r, { n, shape, built, model, wallTimeMs, trueLogp, totalTimeMs: 0 });
     fs.mkdirSync(o.outDir, { recursive: true });
     writeNpy(path.join(o.outDir, 'logp.npy'), r.logp, [n], 'float64');
@@ -189,6 +193,22 @@ export async function runLikelihood(config: ExperimentConfig, o: LikelihoodRunOp
   }
 }
 
+/**
+ * --labels: the data rows' classes become sampling.labels (row i of the data file is sample i, and
+ * the likelihood hands the model each row's global index), so the model is the conditional one
+ * (γ = 1 unless the config sets guidance). Checked here: integers, one per data row.
+ */
+function withDataLabels(config: ExperimentConfig, o: LikelihoodRunOptions): ExperimentConfig {
+  if (o.labels === undefined) return config;
+  if (!fs.existsSync(o.labels)) throw new UsageError(`--labels: file not found: ${o.labels}`);
+  const labels = Array.from(npyToFloat64(readNpy(o.labels)));
+  const rows = fs.existsSync(o.data) ? readNpyHeader(o.data).shape[0] : undefined;
+  if (rows !== undefined && labels.length !== rows) throw new UsageError(`--labels ${o.labels} has ${labels.length} labels, but --data has ${rows} rows (one label per row)`);
+  const bad = labels.findIndex((l) => !Number.isInteger(l) || l < 0);
+  if (bad >= 0) throw new UsageError(`--labels ${o.labels}: entry ${bad} is ${labels[bad]}, not a class index`);
+  return { ...config, sampling: { ...config.sampling, labels } };
+}
+
 /** Dequantize where asked, by default where the card gives a data range (images). */
 function quantizationFor(asked: boolean | undefined, range: [number, number] | undefined): Quantization | undefined {
   if (asked === false) return undefined;
@@ -197,6 +217,26 @@ function quantizationFor(asked: boolean | undefined, range: [number, number] | u
     return undefined;
   }
   return { range, levels: 256 };
+}
+
+/**
+ * The data's true log-density: the mixture's, or with labels (a class-conditional mixture,
+ * component k = class k) component y_i's for row i. The null label K (the whole mixture) and
+ * guidance scales other than 1 have no closed form here: undefined.
+ */
+function trueLogDensity(spec: GaussianMixtureSpec, x: Float64Array, labels: readonly number[] | undefined, from: number): Float64Array | undefined {
+  const mixture = new GaussianMixture(spec);
+  if (!labels) return mixture.logDensity(x);
+  const D = mixture.D;
+  const n = x.length / D;
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const k = labels[(from + i) % labels.length];
+    if (k >= mixture.K) return undefined;
+    const component = new GaussianMixture({ means: [Array.from(mixture.means.subarray(k * D, (k + 1) * D))], stds: [Array.from(mixture.stds.subarray(k * D, (k + 1) * D))] });
+    out[i] = component.logDensity(x.subarray(i * D, (i + 1) * D))[0];
+  }
+  return out;
 }
 
 /** The data distribution's own mixture, where it is known: an inline model's, or the card's data.mixture. */
@@ -217,7 +257,8 @@ function describe(
     name: config.name ?? 'run',
     createdAt: new Date().toISOString(),
     configFile: o.configFile,
-    data: { file: o.data, from: o.from, n: c.n, sampleShape: c.shape },
+    data: { file: o.data, from: o.from, n: c.n, sampleShape: c.shape, labels: o.labels },
+    guidance: c.built.labels ? { scale: c.built.labels.scale, conditional: 'log p(x | y) with y the --labels of each row' } : undefined,
     model: {
       type: config.model.type,
       path: config.model.type === 'onnx' ? config.model.path : undefined,

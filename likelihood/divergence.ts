@@ -1,6 +1,6 @@
 import { ParameterError } from '../core/errors';
 import { NoiseSource } from '../core/noise';
-import type { ScoreModel } from '../core/score';
+import type { SampleRows, ScoreModel } from '../core/score';
 import type { SDE } from '../sdes/sde';
 import { Directions, ScoreDifferences } from './finite-differences';
 import { ProbeKind, drawProbes } from './probes';
@@ -45,8 +45,11 @@ export interface DivergenceEstimator {
   readonly channels: number;
   /** Model evaluations per sample per call: 1 (exact), 2·dim + 1 (jacobian), 2·probes + 1. */
   readonly evaluationsPerRow: number;
-  /** Score into score (m × dim), estimates into div (m × channels); rows[r] is row r's sample. */
-  evaluate(x: Float64Array, t: Float64Array, rows: Int32Array, score: Float64Array, div: Float64Array): Promise<void>;
+  /**
+   * Score into score (m × dim), estimates into div (m × channels); rows[r] is row r's sample in
+   * the batch, sampleRows[r] its index in the whole data (read by perSample models: labels).
+   */
+  evaluate(x: Float64Array, t: Float64Array, rows: Int32Array, score: Float64Array, div: Float64Array, sampleRows?: SampleRows): Promise<void>;
 }
 
 /** Which method 'auto' picks for this model and dimension. */
@@ -75,10 +78,10 @@ export function divergenceEstimator(model: ScoreModel, sde: SDE, dim: number, n:
       method,
       channels: 1,
       evaluationsPerRow: fd.evaluationsPerRow,
-      async evaluate(x, t, rows, score, div) {
+      async evaluate(x, t, rows, score, div, sampleRows) {
         const m = t.length;
         if (diag.length < m * dim) diag = new Float64Array(m * dim);
-        await fd.evaluate(x, t, rows, score, diag);
+        await fd.evaluate(x, t, rows, score, diag, sampleRows);
         for (let r = 0; r < m; r++) {
           let tr = 0;
           for (let j = r * dim, end = j + dim; j < end; j++) tr += diag[j];
@@ -94,7 +97,7 @@ export function divergenceEstimator(model: ScoreModel, sde: SDE, dim: number, n:
     method,
     channels: s.probes,
     evaluationsPerRow: fd.evaluationsPerRow,
-    evaluate: (x, t, rows, score, div) => fd.evaluate(x, t, rows, score, div),
+    evaluate: (x, t, rows, score, div, sampleRows) => fd.evaluate(x, t, rows, score, div, sampleRows),
   };
 }
 

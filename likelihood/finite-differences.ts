@@ -1,4 +1,4 @@
-import type { ScoreModel } from '../core/score';
+import type { SampleRows, ScoreModel } from '../core/score';
 import type { SDE } from '../sdes/sde';
 
 /** Floor of the σ the step scales with: float32 inputs of size ~1 resolve 6e-8, so h ≥ 1e-3·step. */
@@ -36,6 +36,7 @@ export class ScoreDifferences {
   private ts = new Float64Array(0);
   private ss = new Float64Array(0);
   private ws = new Float64Array(0);
+  private rowsBuf = new Float64Array(0);
 
   constructor(
     private readonly model: ScoreModel,
@@ -52,7 +53,7 @@ export class ScoreDifferences {
    * For the m rows of x at times t (rows[r] = the sample row r is): the score at x into score
    * (m × dim) and wᵀ J w for each direction into forms (m × count, row-major).
    */
-  async evaluate(x: Float64Array, t: Float64Array, rows: Int32Array, score: Float64Array, forms: Float64Array): Promise<void> {
+  async evaluate(x: Float64Array, t: Float64Array, rows: Int32Array, score: Float64Array, forms: Float64Array, sampleRows?: SampleRows): Promise<void> {
     const { dim, directions } = this;
     const Q = directions.count;
     const m = t.length;
@@ -78,7 +79,8 @@ export class ScoreDifferences {
         }
       }
     }
-    await this.model.score(xs, ts, ss);
+    // A perSample model (per-row labels) reads which sample each stacked row is: each block repeats the m rows.
+    await this.model.score(xs, ts, ss, this.model.perSample && sampleRows ? this.stackedRows(sampleRows, m) : undefined);
     score.set(ss.subarray(0, block));
     for (let r = 0; r < m; r++) {
       const inv2h = 1 / (2 * this.stepAt(t[r]));
@@ -91,6 +93,13 @@ export class ScoreDifferences {
         forms[r * Q + q] = sum * inv2h;
       }
     }
+  }
+
+  private stackedRows(sampleRows: SampleRows, m: number): Float64Array {
+    const blocks = 1 + 2 * this.directions.count;
+    if (this.rowsBuf.length < blocks * m) this.rowsBuf = new Float64Array(blocks * m);
+    for (let b = 0; b < blocks; b++) for (let r = 0; r < m; r++) this.rowsBuf[b * m + r] = sampleRows[r];
+    return this.rowsBuf.subarray(0, blocks * m);
   }
 
   /** h(t) = step·max(σ(t), MIN_STD). */

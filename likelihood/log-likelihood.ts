@@ -105,6 +105,7 @@ export async function logLikelihood(o: LikelihoodOptions): Promise<LikelihoodRes
     const xs = new Float64Array(m * dim);
     const ss = new Float64Array(m * dim);
     const ds = new Float64Array(m * channels);
+    const sampleRows = new Float64Array(m);
     const stats = await integrateRk45(
       {
         y,
@@ -116,7 +117,8 @@ export async function logLikelihood(o: LikelihoodOptions): Promise<LikelihoodRes
           const k = ts.length;
           const x = xs.subarray(0, k * dim);
           for (let r = 0; r < k; r++) x.set(ys.subarray(r * W, r * W + dim), r * dim);
-          await est.evaluate(x, ts, rows, ss.subarray(0, k * dim), ds.subarray(0, k * channels));
+          for (let r = 0; r < k; r++) sampleRows[r] = first + start + rows[r];
+          await est.evaluate(x, ts, rows, ss.subarray(0, k * dim), ds.subarray(0, k * channels), sampleRows.subarray(0, k));
           augmentedDrift(sde, x, ts, ss, ds, dim, channels, out);
         },
       },

@@ -108,3 +108,46 @@ test('image data off the 256-level grid is refused (exit 2)', async () => {
   expect(r.code).toBe(2);
   expect(r.stderr).toMatch(/not one of the 256 levels of \[-1, 1\]/);
 });
+
+describe('--labels: log p(x | y) of a class-conditional model', () => {
+  // Two classes, far apart; 150 draws of each, with their classes as labels.
+  const CLASSES = `name: classes\nsde: {kind: vp}\nmodel:\n  type: mixture\n  means: [[-2.0, 0.0], [2.0, 1.0]]\n  stds: [0.4, 0.6]\n  weights: [0.3, 0.7]\n  classes: [west, east]\n`;
+  const files = () => {
+    fs.writeFileSync(path.join(tmp, 'classes.yaml'), CLASSES);
+    const x = new Float64Array(600);
+    x.set(new GaussianMixture({ means: [[-2, 0]], stds: [0.4] }).sample(150, 5), 0);
+    x.set(new GaussianMixture({ means: [[2, 1]], stds: [0.6] }).sample(150, 6), 300);
+    writeNpy(path.join(tmp, 'classes-data.npy'), x, [300, 2], 'float64');
+    const labels = Float64Array.from({ length: 300 }, (_, i) => (i < 150 ? 0 : 1));
+    writeNpy(path.join(tmp, 'classes-labels.npy'), labels, [300], 'float64');
+    writeNpy(path.join(tmp, 'classes-swapped.npy'), labels.map((l) => 1 - l), [300], 'float64');
+    writeNpy(path.join(tmp, 'classes-short.npy'), labels.subarray(0, 299), [299], 'float64');
+  };
+  const run = async (labels: string | undefined, out: string) => {
+    const r = await cli(['likelihood', 'classes.yaml', '--data', 'classes-data.npy', ...(labels ? ['--labels', labels] : []), '--out', out, '--json', '-q']);
+    return { ...r, summary: r.code === 0 ? JSON.parse(r.stdout) : undefined };
+  };
+
+  test('the true labels give each component’s own log-density (model − true within 0.01 nats); swapped labels and no labels do not', async () => {
+    files();
+    const given = await run('classes-labels.npy', 'given');
+    expect(given.code).toBe(0);
+    // Measured: model − true 0.0003 ± 0.0008 (Jacobian trace by central differences, RK45 1e-5).
+    expect(Math.abs(given.summary.truth.gap.mean)).toBeLessThan(0.01);
+    expect(given.summary.guidance).toMatchObject({ scale: 1 });
+    // Controls: the other class's density is ~40 nats lower; without labels the model is the
+    // whole mixture (its truth is the mixture's, ~0.8 nats below the conditional one here).
+    const swapped = await run('classes-swapped.npy', 'swapped');
+    expect(swapped.summary.logp.mean).toBeLessThan(given.summary.logp.mean - 20);
+    const none = await run(undefined, 'none');
+    expect(Math.abs(none.summary.truth.gap.mean)).toBeLessThan(0.01);
+    expect(none.summary.logp.mean).toBeLessThan(given.summary.logp.mean - 0.3);
+  });
+
+  test('a label file that does not match the data is refused (exit 2) naming it', async () => {
+    files();
+    const r = await run('classes-short.npy', 'short');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--labels .*classes-short\.npy has 299 labels, but --data has 300 rows/);
+  });
+});
