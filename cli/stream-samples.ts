@@ -1,4 +1,4 @@
-import { SampleProgress, SampleRequest, sample } from '../solvers/sample';
+import { SampleProgress, SampleRequest, SampleResult, sample } from '../solvers/sample';
 
 /**
  * Sampling n in blocks of batchSize so that memory holds one block, not n: each block is one
@@ -17,18 +17,8 @@ export interface StreamRequest extends Omit<SampleRequest, 'n' | 'batchSize' | '
   onProgress?: (p: SampleProgress) => void;
 }
 
-export interface StreamResult {
-  solver: string;
-  settings: Record<string, unknown>;
-  /** Grid steps of a fixed-step solver; undefined for adaptive ones. */
-  steps?: number;
-  nfe: number;
-  calls: number;
-  evaluations: number;
-  /** Sampling time (solver and model), without the sink. */
-  wallTimeMs: number;
-  warnings: string[];
-}
+/** What sample() reports, without the samples (they went to the sink block by block). */
+export type StreamResult = Omit<SampleResult, 'samples'>;
 
 export async function streamSamples(req: StreamRequest): Promise<StreamResult> {
   const { n, batchSize, sink, xT, onProgress, ...common } = req;
