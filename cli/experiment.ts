@@ -20,7 +20,7 @@ import { prepareFeatureMetrics } from './feature-metrics';
 import { InputFingerprints, inputFingerprints } from './fingerprint';
 import { MANIFEST_FORMAT, Manifest, describeReference, onnxruntimeVersions } from './manifest';
 import { RunFolder, checkOutputDir, claimRunDir } from './run-folder';
-import { streamSamples } from './stream-samples';
+import { StreamResult, streamSamples } from './stream-samples';
 
 export { MANIFEST_FORMAT, onnxruntimeVersions };
 export type { Manifest };
@@ -160,6 +160,9 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions =
     const previewRows = config.output.preview ? Math.max(config.output.maxPoints, config.output.grid ** 2) : 0;
     const keptRows = Math.min(n, Math.max(measured ? maxRows : 0, previewRows));
     const kept = new Float64Array(keptRows * dim);
+    // The metrics see the first reference.maxSamples of them, however many the preview keeps.
+    const metricRows = Math.min(n, maxRows);
+    const metricSamples = kept.subarray(0, metricRows * dim);
     let maxAbs = 0;
     const batchSize = config.sampling.batchSize ?? defaultBatchSize(dim, n);
     const { name: solverName, ...settings } = config.solver;
@@ -211,9 +214,8 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions =
         previewPng(kept, sampleShape, { reference, grid: config.output.grid, scale: config.output.scale, range: built.dataRange, maxPoints: config.output.maxPoints }),
       );
     }
-    const manifest = buildManifest(config, opts, built, result, { batchSize, inputs, warnings, preview, reference, sampleRows: reference ? keptRows : undefined });
+    const manifest = buildManifest(config, opts, built, result, { batchSize, inputs, warnings, preview, reference, sampleRows: reference ? metricRows : undefined, measured });
     manifest.features = imageMetrics.info;
-    if (measured) manifest.status = 'metrics-pending';
     manifest.totalTimeMs = performance.now() - started;
     writeJsonAtomic(folder.file('manifest.json'), manifest);
     folder.publish();
@@ -223,16 +225,16 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions =
     try {
       const t0 = performance.now();
       // Progress for metric steps that take a while (images, or many rows); quiet for small runs.
-      const long = (keptRows + (reference ? reference.length / dim : 0)) * dim >= 2 ** 20;
-      if (long) log(`metrics on ${keptRows} samples${reference ? ` vs ${reference.length / dim} reference rows` : ''}…`);
+      const long = (metricRows + (reference ? reference.length / dim : 0)) * dim >= 2 ** 20;
+      if (long) log(`metrics on ${metricRows} samples${reference ? ` vs ${reference.length / dim} reference rows` : ''}…`);
       if (testFault('metrics')) throw new Error('injected failure of the metric step (SCORE_SDE_TEST_FAULTS=metrics)');
-      const features = await imageMetrics.measure(kept, keptRows, built.labels?.labels);
+      const features = await imageMetrics.measure(metricSamples, metricRows, built.labels?.labels);
       const metricOptions = { projections: config.reference.projections, projectionSeed: config.reference.projectionSeed, dataRange: built.dataRange };
       manifest.features = features.info;
       manifest.metrics = finiteMetrics(
         {
-          ...(reference ? await computeMetrics(kept, reference, sampleShape, metricOptions) : {}),
-          ...(reference ? await exactFloor(built.reference, reference, keptRows, sampleShape, metricOptions) : {}),
+          ...(reference ? await computeMetrics(metricSamples, reference, sampleShape, metricOptions) : {}),
+          ...(reference ? await exactFloor(built.reference, reference, metricRows, sampleShape, metricOptions) : {}),
           ...features.metrics,
         },
         manifest.warnings,
@@ -308,15 +310,15 @@ function buildManifest(
   config: ExperimentConfig,
   opts: RunOptions,
   built: BuiltModel,
-  result: Awaited<ReturnType<typeof streamSamples>>,
-  extra: { batchSize: number; inputs: InputFingerprints; warnings: string[]; preview?: string; reference?: Float64Array; sampleRows?: number },
+  result: StreamResult,
+  extra: { batchSize: number; inputs: InputFingerprints; warnings: string[]; preview?: string; reference?: Float64Array; sampleRows?: number; measured: boolean },
 ): Manifest {
   const cpus = os.cpus();
   const settings = result.settings;
   const dim = sampleSize(built.sampleShape);
   return {
     format: MANIFEST_FORMAT,
-    status: extra.reference ? 'metrics-pending' : 'complete',
+    status: extra.measured ? 'metrics-pending' : 'complete',
     name: config.name ?? 'run',
     createdAt: new Date().toISOString(),
     configFile: opts.configFile,

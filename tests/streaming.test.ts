@@ -128,6 +128,11 @@ describe('bounded batch and metric subsample', () => {
     const expected = computeMetrics(samples.subarray(0, 300), reference, [2], { projections: 256, projectionSeed: 0 });
     const { swFloor, ...sampleMetrics } = m.metrics;
     expect(sampleMetrics).toEqual(expected);
+    // With a preview that keeps more rows than maxSamples, the metrics still see only the first 150.
+    const withPreview = path.join(tmp, 'sub-preview');
+    expect((await cli(['run', 'sub.yaml', '--out', withPreview, '-q', '--set', 'sampling.n=400', '--set', 'output.preview=true'])).code).toBe(0);
+    expect(manifestOf(withPreview).metrics).toEqual(m.metrics);
+    expect(manifestOf(withPreview).reference).toMatchObject({ samples: 150 });
     // The floor: 150 fresh exact draws (seed 2025) against the same 150 reference rows.
     expect(swFloor).toBe(computeMetrics(new GaussianMixture(MIXTURE).sample(150, 2025), reference, [2], { projections: 256, projectionSeed: 0 }).sw);
     // The control: on all 400 rows the value differs.
