@@ -57,13 +57,28 @@ export async function runResampled(
     for (let round = 0; round < opts.rounds; round++) {
       const noise = round === 0 ? own : fresh;
       const block: SolverContext = { ...ctx, grid, noise, stepDone: (k, t, d, at) => stepDone(i + k, t, d, at, noise) };
-      await solver.run(block, settings);
+      await solver.run(block, blockSettings(settings, end - i, steps, end === steps && round + 1 === opts.rounds));
       if (round + 1 < opts.rounds) {
         fresh.atTime(grid[grid.length - 1], 0, z);
         jumpBack(ctx.sde, ctx.x, grid[grid.length - 1], grid[0], z);
       }
     }
   }
+}
+
+/**
+ * A block's settings: the final step to t = 0 (denoiseToZero) only at the end of the whole run,
+ * never between blocks or rounds (the next block starts from x at eps, not from x̂_0); EDM's churn
+ * S_churn/N per step with N the whole run's steps, not the block's.
+ */
+function blockSettings(settings: unknown, blockSteps: number, steps: number, last: boolean): unknown {
+  const st = settings as { denoiseToZero?: boolean; sChurn?: number };
+  if (st.denoiseToZero === undefined && st.sChurn === undefined) return settings;
+  return {
+    ...st,
+    ...(st.denoiseToZero !== undefined ? { denoiseToZero: st.denoiseToZero && last } : {}),
+    ...(st.sChurn !== undefined ? { sChurn: (st.sChurn * blockSteps) / steps } : {}),
+  };
 }
 
 /** The run's noise with step k of a block starting at grid step i addressed as step i + k. */
@@ -80,9 +95,7 @@ function shiftedSteps(noise: SolverNoise, first: number): SolverNoise {
 /** x ← x_s drawn from the forward kernel p(x_s | x_t), s > t, with the standard normals z. */
 export function jumpBack(sde: SDE, x: Float64Array, t: number, s: number, z: Float64Array): void {
   const ratio = sde.meanCoef(s) / sde.meanCoef(t);
-  const ss = sde.std(s);
-  const st = sde.std(t);
-  const v = ss * ss - ratio * ratio * st * st;
-  const c = v > 0 ? sqrt(v) : 0;
+  // σ_s² − (α_s/α_t)²σ_t² = σ_s²(1 − e^{−2(λ_t − λ_s)}), without the cancellation of short jumps.
+  const c = sde.std(s) * sqrt(-Math.expm1(-2 * (sde.lambda(t) - sde.lambda(s))));
   for (let j = 0; j < x.length; j++) x[j] = ratio * x[j] + c * z[j];
 }

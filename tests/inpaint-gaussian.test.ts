@@ -209,6 +209,16 @@ describe('inpainting with every solver', () => {
     }
   });
 
+  test('RePaint with a solver that ends with a step to t = 0: that step once, at the very end (NFE), not after every block', async () => {
+    const run = (denoiseToZero: boolean) =>
+      sample(withInpainting({ sde: vp, model, solver: 'ddim', settings: { steps: 12, denoiseToZero }, n, seed: 3 }, { images: images(n), mask: MASK, method: 'repaint', resample: { rounds: 2, jump: 3 } }));
+    const plain = await run(false);
+    const toZero = await run(true);
+    // 4 blocks × 2 rounds × 3 steps = 24 evaluations; the step to 0 adds exactly one (it added 8, one per block and round).
+    expect(plain.nfe).toBe(24);
+    expect(toZero.nfe).toBe(25);
+  });
+
   test('adaptive solvers are refused by name', () => {
     for (const s of SOLVERS.filter((d) => d.adaptive)) {
       expect(() => withInpainting({ sde: vp, model, solver: s.name, n }, { images: images(n), mask: MASK, method: 'replace' })).toThrow(
