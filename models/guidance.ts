@@ -115,19 +115,25 @@ export class ClassifierFreeGuidance implements ScoreModel {
     for (let j = 0; j < len; j++) out[j] = g * o[j] + u * o[len + j];
   }
 
+  /** Scratch for m rows: one set per halves count, grown to the largest m seen (RK45 calls with every m as rows finish). */
   private buffersFor(m: number, len: number, halves: number) {
-    const key = m * 2 + halves;
-    let b = this.buffers.get(key);
-    if (!b) {
-      const big = halves === 2;
+    let b = this.buffers.get(halves);
+    const big = halves === 2;
+    if (!b || b.y.length < halves * m || (big && b.x.length < 2 * len)) {
       b = {
         x: new Float64Array(big ? 2 * len : 0),
         t: new Float64Array(big ? 2 * m : 0),
         y: new Int32Array(halves * m),
         out: new Float64Array(big ? 2 * len : 0),
       };
-      this.buffers.set(key, b);
+      this.buffers.set(halves, b);
     }
-    return b;
+    return {
+      x: b.x.subarray(0, big ? 2 * len : 0),
+      t: b.t.subarray(0, big ? 2 * m : 0),
+      y: b.y.subarray(0, halves * m),
+      out: b.out.subarray(0, big ? 2 * len : 0),
+    };
   }
+
 }
