@@ -31,7 +31,7 @@ export async function predict(
   rows?: SampleRows,
 ): Promise<void> {
   if (model.sde !== undefined && model.sde !== sde) requireSameKernel(model.sde, sde);
-  const native = model.predict && model.parameterization ? model.parameterization : 'score';
+  const native = nativeParameterization(model);
   if (native === 'score') await model.score(x, t, out, rows);
   else await model.predict!(x, t, out, rows);
   if (native !== want) convertPrediction(native, want, sde, x, t, out, out);

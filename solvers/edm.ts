@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { predict } from '../sdes/predict';
-import { edmSigma } from '../sdes/sde';
+import { edmSigma, timeForEdmSigma } from '../sdes/sde';
 import { defineSolver } from './solver';
 import { evaluationsWith } from './exponential';
 import { denoiseToZeroSetting, epsSetting, gridSettingsFor, nfeSetting, solverSettings, stepsSetting } from './settings';
@@ -73,7 +73,7 @@ export const edm = defineSolver({
       const a = 1 / sde.meanCoef(ti);
       if (gamma > 0 && sigma >= st.sTmin && sigma <= sTmax) sigmaHat = min((1 + gamma) * sigma, sigmaTop);
       if (sigmaHat > sigma) {
-        tHat = sde.timeForLambda(-Math.log(sigmaHat));
+        tHat = timeForEdmSigma(sde, sigmaHat);
         ctx.noise.atTime(ti, 0, z);
         const c = sqrt(sigmaHat * sigmaHat - sigma * sigma) * st.sNoise;
         for (let j = 0; j < x.length; j++) y[j] = a * x[j] + c * z[j];

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { SDE } from '../sdes/sde';
 import { predict } from '../sdes/predict';
+import { convertPrediction } from '../sdes/parameterization';
 import { SolverContext } from './solver';
 import { Thresholder } from './thresholding';
 
@@ -151,11 +152,9 @@ export class Predictions {
     if (this.want === 'x0') {
       this.x0 = out;
     } else if (ctx.wantsDenoised) {
-      // x̂_0 = (x − σ ε̂)/α, only for listeners.
+      // x̂_0 from ε̂, only for listeners.
       this.x0 ??= new Float64Array(x.length);
-      const a = 1 / ctx.sde.meanCoef(time);
-      const b = -ctx.sde.std(time) * a;
-      for (let j = 0; j < x.length; j++) this.x0[j] = a * x[j] + b * out[j];
+      convertPrediction('eps', 'x0', ctx.sde, x, this.t, out, this.x0);
     }
     this.x0At = time;
   }

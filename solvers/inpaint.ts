@@ -1,5 +1,6 @@
 import { SDE } from '../sdes/sde';
 import { ParameterError } from '../core/errors';
+import { sampleSize } from '../core/score';
 import { getSolver } from './registry';
 import { SolverDefinition } from './solver';
 import { ResampleOptions } from './resample';
@@ -46,7 +47,7 @@ export const DEFAULT_RESAMPLE: ResampleOptions = { rounds: 10, jump: 10 };
  * and, for 'repaint', the driver's resampling. Checks the solver, the mask and the image rows.
  */
 export function withInpainting<R extends SampleRequest>(req: R, opts: InpaintOptions): R {
-  const dim = req.model.sampleShape.reduce((a, b) => a * b, 1);
+  const dim = sampleSize(req.model.sampleShape);
   const parts = inpainting(req.sde, req.solver, opts, dim, (req.firstSample ?? 0) + req.n);
   return { ...req, stateTransforms: [...(req.stateTransforms ?? []), ...parts.stateTransforms], resample: parts.resample };
 }
