@@ -4,8 +4,8 @@ import * as path from 'path';
 import type { Argv } from 'yargs';
 import { CountingScoreModel, sampleSize } from '../core/score';
 import { writeJsonAtomic } from '../core/files';
-import { npyToFloat64, readNpy, readNpyHeader, writeNpy } from '../core/npy';
-import { buildModel } from '../configs/model-loader';
+import { npyToFloat64, readNpy, readNpyHeader, readNpyRows, writeNpy } from '../core/npy';
+import { BuiltModel, buildModel } from '../configs/model-loader';
 import { inlineMixture } from '../configs/resolve';
 import { loadConfig } from '../configs/load';
 import { ExperimentConfig } from '../configs/schema';
@@ -151,14 +151,17 @@ export async function runLikelihood(config: ExperimentConfig, o: LikelihoodRunOp
     const shape = built.sampleShape;
     const dim = sampleSize(shape);
     if (!fs.existsSync(o.data)) throw new UsageError(`--data: file not found: ${o.data}`);
-    const arr = readNpy(o.data);
-    const per = arr.shape.slice(1).reduce((p, q) => p * q, 1);
-    if (arr.shape.length < 2 || per !== dim) {
-      throw new UsageError(`--data ${o.data} has shape [${arr.shape.join(', ')}]: rows of ${per} values, but the model's samples have ${dim} ([${shape.join(', ')}])`);
+    const h = readNpyHeader(o.data);
+    const per = h.shape.slice(1).reduce((p, q) => p * q, 1);
+    if (h.shape.length < 2 || per !== dim) {
+      throw new UsageError(`--data ${o.data} has shape [${h.shape.join(', ')}]: rows of ${per} values, but the model's samples have ${dim} ([${shape.join(', ')}])`);
     }
-    if (o.from >= arr.shape[0]) throw new UsageError(`--from ${o.from}: ${o.data} has only ${arr.shape[0]} rows`);
-    const n = Math.min(o.n ?? arr.shape[0] - o.from, arr.shape[0] - o.from);
-    const data = npyToFloat64(arr).subarray(o.from * dim, (o.from + n) * dim);
+    if (o.from >= h.shape[0]) throw new UsageError(`--from ${o.from}: ${o.data} has only ${h.shape[0]} rows`);
+    const n = Math.min(o.n ?? h.shape[0] - o.from, h.shape[0] - o.from);
+    // Only the rows asked for are read; a NaN would run through the whole ODE solve.
+    const data = readNpyRows(o.data, h, o.from, n);
+    const bad = data.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw new UsageError(`--data ${o.data}: row ${o.from + Math.floor(bad / dim)} holds ${data[bad]}; the data must be finite`);
     const quantization = quantizationFor(o.dequantize, built.dataRange);
     log(`likelihood of ${n} × [${shape.join(', ')}] from ${path.basename(o.data)}${o.from ? ` (rows ${o.from}–${o.from + n - 1})` : ''} on ${built.sdeSpec.kind.toUpperCase()} (${built.executionProvider})${quantization ? `, dequantized in [${quantization.range.join(', ')}]` : ''}`);
     const t0 = performance.now();
@@ -229,12 +232,13 @@ function trueLogDensity(spec: GaussianMixtureSpec, x: Float64Array, labels: read
   if (!labels) return mixture.logDensity(x);
   const D = mixture.D;
   const n = x.length / D;
+  const slice = (a: Float64Array, k: number) => Array.from(a.subarray(k * D, (k + 1) * D));
+  const components = Array.from({ length: mixture.K }, (_, k) => new GaussianMixture({ means: [slice(mixture.means, k)], stds: [slice(mixture.stds, k)] }));
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const k = labels[(from + i) % labels.length];
     if (k >= mixture.K) return undefined;
-    const component = new GaussianMixture({ means: [Array.from(mixture.means.subarray(k * D, (k + 1) * D))], stds: [Array.from(mixture.stds.subarray(k * D, (k + 1) * D))] });
-    out[i] = component.logDensity(x.subarray(i * D, (i + 1) * D))[0];
+    out[i] = components[k].logDensity(x.subarray(i * D, (i + 1) * D))[0];
   }
   return out;
 }
@@ -248,7 +252,7 @@ function describe(
   config: ExperimentConfig,
   o: LikelihoodRunOptions,
   r: LikelihoodResult,
-  c: { n: number; shape: number[]; built: Awaited<ReturnType<typeof buildModel>>; model: CountingScoreModel; wallTimeMs: number; totalTimeMs: number; trueLogp?: Float64Array },
+  c: { n: number; shape: number[]; built: BuiltModel; model: CountingScoreModel; wallTimeMs: number; totalTimeMs: number; trueLogp?: Float64Array },
 ) {
   const cpus = os.cpus();
   const files = ['logp.npy', r.bpd && 'bpd.npy', r.logpStderr && 'logp-stderr.npy', c.trueLogp && 'true-logp.npy', 'latents.npy', 'likelihood.json'].filter(Boolean) as string[];

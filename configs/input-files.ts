@@ -37,8 +37,7 @@ export function checkXT(config: ExperimentConfig, sampleShape: readonly number[]
   if (!sampleShape) return h;
   const n = config.sampling.n;
   const shape = h.shape;
-  const ok = shape.length === sampleShape.length + 1 && shape[0] >= n && sampleShape.every((v, i) => shape[i + 1] === v);
-  if (!ok) {
+  if (!rowsOfShape(shape, sampleShape, n)) {
     throw issue(sources, ['sampling', 'xT'], `has shape [${shape.join(', ')}], expected [>= ${n}, ${sampleShape.join(', ')}] (sampling.n rows of the sample shape)`, xT);
   }
   return h;

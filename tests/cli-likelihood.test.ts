@@ -109,6 +109,18 @@ test('image data off the 256-level grid is refused (exit 2)', async () => {
   expect(r.stderr).toMatch(/not one of the 256 levels of \[-1, 1\]/);
 });
 
+test('a non-finite data row is refused (exit 2) naming the row; rows outside --from/--n are not read', async () => {
+  const x = gaussianData(6).x.slice();
+  x[2 * 4 + 1] = NaN; // row 4
+  const file = path.join(tmp, 'nan.npy');
+  writeNpy(file, x, [6, 2], 'float64');
+  const r = await cli(['likelihood', gaussianConfig(), '--data', file, '--quiet', '--out', path.join(tmp, 'nan')]);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toMatch(/--data .*nan\.npy: row 4 holds NaN/);
+  // Control: rows 0–3 do not include it.
+  expect((await cli(['likelihood', gaussianConfig(), '--data', file, '--n', '4', '--quiet', '--out', path.join(tmp, 'nan-ok')])).code).toBe(0);
+});
+
 describe('--labels: log p(x | y) of a class-conditional model', () => {
   // Two classes, far apart; 150 draws of each, with their classes as labels.
   const CLASSES = `name: classes\nsde: {kind: vp}\nmodel:\n  type: mixture\n  means: [[-2.0, 0.0], [2.0, 1.0]]\n  stds: [0.4, 0.6]\n  weights: [0.3, 0.7]\n  classes: [west, east]\n`;
