@@ -183,7 +183,11 @@ export function plotMetric(sweep: LoadedSweep, metricNames: string[]): string | 
 }
 
 /** Writes results.json, results.csv (and results-cells.csv with replicates) and the plots into the sweep folder. */
-export function writeResults(sweep: LoadedSweep, dir: string, rows: ResultRow[]): { table: ResultTable; columns: string[]; metricNames: string[]; files: ResultFiles } {
+export function writeResults(
+  sweep: LoadedSweep,
+  dir: string,
+  rows: ResultRow[],
+): { table: ResultTable; columns: string[]; metricNames: string[]; files: ResultFiles; plotError?: string } {
   const table = resultTable(sweep, rows);
   const { columns, records, metricNames } = table;
   const json = path.join(dir, 'results.json');
@@ -201,7 +205,13 @@ export function writeResults(sweep: LoadedSweep, dir: string, rows: ResultRow[])
   writeFileAtomic(csv, toCsv(columns, records));
   if (table.cells) writeFileAtomic(path.join(dir, 'results-cells.csv'), toCsv(table.cells.columns, table.cells.records));
   const plots: string[] = [];
-  const metric = plotMetric(sweep, metricNames);
+  // A plot.metric the runs did not compute costs the plots, not the tables written above.
+  let metric: string | undefined;
+  try {
+    metric = plotMetric(sweep, metricNames);
+  } catch (err) {
+    return { table, columns, metricNames, files: { json, csv, plots }, plotError: (err as Error).message };
+  }
   if (metric) {
     const okRows = rows.filter((r) => r.status === 'ok');
     const floor = mean(okRows.map((r) => r.metrics[`${metric}Floor`]).filter((v) => v !== undefined));

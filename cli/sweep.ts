@@ -153,7 +153,6 @@ export function planSweep(sweep: LoadedSweep, dir: string, finished = (cell: Swe
   return { manifests, todo };
 }
 
-/** A finished cell's log line after its id: NFE, SW where computed, sampling time. */
 /** One progress line per finished cell: its evaluations, the plotted metric (else FD, else sliced W) and time. */
 export function describeCell(m: Manifest, plotted?: string): string {
   const key = plotted ?? (typeof m.metrics.fd === 'number' ? 'fd' : 'sw');
@@ -222,7 +221,12 @@ export function finishSweep(
   let out: Pick<SweepResult, 'columns' | 'metricNames' | 'files'>;
   let resultsError: string | undefined;
   try {
-    out = writeResults(sweep, dir, rows);
+    const { plotError, ...written } = writeResults(sweep, dir, rows);
+    out = written;
+    if (plotError) {
+      resultsError = `no plots: ${plotError}`;
+      log(resultsError);
+    }
   } catch (err) {
     resultsError = `cannot write the results into ${dir}: ${(err as Error).message}`;
     log(resultsError);

@@ -106,6 +106,11 @@ describe('sweep replicates', () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/plot\.metric 'fid' was not computed by this sweep's runs; metrics: sw, mmd2, meanError, covError/);
     expect(fs.existsSync(path.join(tmp, 'metric', 'results.csv'))).toBe(true);
+    expect(fs.existsSync(path.join(tmp, 'metric', 'results.json'))).toBe(true);
+    // Only the plots are missing, and the message says so (not that the results could not be written).
+    expect(r.stderr).toMatch(/no plots: plot\.metric/);
+    expect(r.stderr).not.toMatch(/cannot write the results/);
+    expect(fs.existsSync(path.join(tmp, 'metric', 'quality-vs-nfe.svg'))).toBe(false);
   });
 });
 
