@@ -4,6 +4,7 @@ import * as path from 'path';
 import type { Argv } from 'yargs';
 import { CountingScoreModel, sampleSize } from '../core/score';
 import { writeJsonAtomic } from '../core/files';
+import { RunFolder, checkOutputDir, claimRunDir } from './run-folder';
 import { npyToFloat64, readNpy, readNpyHeader, readNpyRows, writeNpy } from '../core/npy';
 import { BuiltModel, buildModel } from '../configs/model-loader';
 import { inlineMixture } from '../configs/resolve';
@@ -61,8 +62,17 @@ export async function cmdLikelihood(args: Args, io: Io): Promise<number> {
   const sets = args.set === undefined ? [] : (Array.isArray(args.set) ? args.set : [args.set]).map(String);
   const loaded = loadConfig(String(args.config), { sets, cwd: io.cwd });
   const log = args.quiet ? () => undefined : (line: string) => io.stderr(`${line}\n`);
-  const out = args.out !== undefined ? path.resolve(io.cwd, String(args.out)) : defaultLikelihoodDir(loaded.config, io.cwd);
-  const summary = await runLikelihood(loaded.config, { ...likelihoodSettings(args, io.cwd), outDir: out, configFile: loaded.file, log });
+  const named = args.out !== undefined ? path.resolve(io.cwd, String(args.out)) : undefined;
+  if (named !== undefined) checkOutputDir(named, '--out');
+  // A fresh default folder is claimed (runs in the same second get -2, -3 …), as for `run`.
+  const out = named ?? claimRunDir(defaultLikelihoodDir(loaded.config, io.cwd));
+  let summary;
+  try {
+    summary = await runLikelihood(loaded.config, { ...likelihoodSettings(args, io.cwd), outDir: out, claimed: named === undefined, configFile: loaded.file, log });
+  } catch (err) {
+    if (named === undefined) fs.rmSync(out, { recursive: true, force: true }); // the folder claimed above: empty, or holding only a discarded stage
+    throw err;
+  }
   if (args.json) io.stdout(`${JSON.stringify(summary, null, 2)}\n`);
   else {
     const f = (v: { mean: number; stderr: number }, d: number) => `${v.mean.toFixed(d)} ± ${v.stderr.toFixed(d)}`;
@@ -97,7 +107,10 @@ export interface LikelihoodRunOptions {
   seed: number;
   dequantize?: boolean;
   batchSize: number;
+  /** The folder, written whole or not at all (staged beside it, then renamed into place). */
   outDir: string;
+  /** outDir was claimed empty for this run (claimRunDir): a failure removes it again. */
+  claimed?: boolean;
   configFile?: string;
   log?: (line: string) => void;
 }
@@ -182,14 +195,21 @@ export async function runLikelihood(config: ExperimentConfig, o: LikelihoodRunOp
     const mixture = trueMixture(config, built.card?.data?.mixture as GaussianMixtureSpec | undefined);
     const trueLogp = mixture && !quantization && (built.labels?.scale ?? 1) === 1 ? trueLogDensity(mixture, r.input, built.labels?.labels, o.from) : undefined;
     const summary = describe(config, o, r, { n, shape, built, model, wallTimeMs, trueLogp, totalTimeMs: 0 });
-    fs.mkdirSync(o.outDir, { recursive: true });
-    writeNpy(path.join(o.outDir, 'logp.npy'), r.logp, [n], 'float64');
-    if (r.bpd) writeNpy(path.join(o.outDir, 'bpd.npy'), r.bpd, [n], 'float64');
-    if (r.logpStderr) writeNpy(path.join(o.outDir, 'logp-stderr.npy'), r.logpStderr, [n], 'float64');
-    if (trueLogp) writeNpy(path.join(o.outDir, 'true-logp.npy'), trueLogp, [n], 'float64');
-    writeNpy(path.join(o.outDir, 'latents.npy'), r.latents, [n, ...shape], 'float32');
-    summary.totalTimeMs = performance.now() - started;
-    writeJsonAtomic(path.join(o.outDir, 'likelihood.json'), summary);
+    // Staged and renamed into place: a crash leaves no half folder, a rerun no stale files.
+    const folder = new RunFolder(o.outDir, o.claimed ?? false);
+    try {
+      writeNpy(folder.file('logp.npy'), r.logp, [n], 'float64');
+      if (r.bpd) writeNpy(folder.file('bpd.npy'), r.bpd, [n], 'float64');
+      if (r.logpStderr) writeNpy(folder.file('logp-stderr.npy'), r.logpStderr, [n], 'float64');
+      if (trueLogp) writeNpy(folder.file('true-logp.npy'), trueLogp, [n], 'float64');
+      writeNpy(folder.file('latents.npy'), r.latents, [n, ...shape], 'float32');
+      summary.totalTimeMs = performance.now() - started;
+      writeJsonAtomic(folder.file('likelihood.json'), summary);
+      folder.publish();
+    } catch (err) {
+      folder.discard();
+      throw err;
+    }
     return summary;
   } finally {
     await built.model.dispose?.();

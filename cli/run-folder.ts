@@ -24,7 +24,19 @@ export class OutputFolderError extends Error {
 }
 
 /** What a run folder may hold (and so what replacing it may delete). */
-const RUN_FILES = new Set(['samples.npy', 'manifest.json', 'preview.png', 'error.txt']);
+/** What `run` and `likelihood` write into their folders: such a folder may be replaced whole. */
+const RUN_FILES = new Set([
+  'samples.npy',
+  'manifest.json',
+  'preview.png',
+  'error.txt',
+  'likelihood.json',
+  'logp.npy',
+  'bpd.npy',
+  'logp-stderr.npy',
+  'true-logp.npy',
+  'latents.npy',
+]);
 const isRunEntry = (name: string) => RUN_FILES.has(name) || /\.tmp-\d+-[a-z0-9]+$/.test(name);
 
 const HOST = os.hostname().replace(/[^A-Za-z0-9]+/g, '_').slice(0, 40) || 'host';

@@ -121,6 +121,30 @@ test('a non-finite data row is refused (exit 2) naming the row; rows outside --f
   expect((await cli(['likelihood', gaussianConfig(), '--data', file, '--n', '4', '--quiet', '--out', path.join(tmp, 'nan-ok')])).code).toBe(0);
 });
 
+test('output folders: same-second runs get their own, a rerun into --out replaces the folder whole, a failed run leaves none', async () => {
+  const { file } = gaussianData(5);
+  const cwd = fs.mkdtempSync(path.join(tmp, 'folders-'));
+  const config = gaussianConfig();
+  const args = ['likelihood', config, '--data', file, '-q'];
+  const [a, b] = await Promise.all([runCli(args, cwd), runCli(args, cwd)]);
+  expect([a.code, b.code]).toEqual([0, 0]);
+  const made = fs.readdirSync(path.join(cwd, 'runs'));
+  expect(made).toHaveLength(2);
+  // Rerun into a folder holding files of an older run (true-logp.npy here): the new folder replaces it.
+  const out = path.join(cwd, 'named');
+  expect((await runCli([...args, '--out', out], cwd)).code).toBe(0);
+  fs.writeFileSync(path.join(out, 'bpd.npy'), 'stale');
+  expect((await runCli([...args, '--out', out], cwd)).code).toBe(0);
+  expect(fs.existsSync(path.join(out, 'bpd.npy'))).toBe(false);
+  // A folder that is not a run's is refused before any work; a failed run leaves no folder.
+  fs.mkdirSync(path.join(cwd, 'mine'));
+  fs.writeFileSync(path.join(cwd, 'mine', 'notes.txt'), 'x');
+  expect((await runCli([...args, '--out', path.join(cwd, 'mine')], cwd)).stderr).toMatch(/exists and is not a run folder/);
+  const before = fs.readdirSync(path.join(cwd, 'runs')).length;
+  expect((await runCli([...args, '--rtol=-1'], cwd)).code).toBe(2);
+  expect(fs.readdirSync(path.join(cwd, 'runs'))).toHaveLength(before);
+});
+
 describe('--labels: log p(x | y) of a class-conditional model', () => {
   // Two classes, far apart; 150 draws of each, with their classes as labels.
   const CLASSES = `name: classes\nsde: {kind: vp}\nmodel:\n  type: mixture\n  means: [[-2.0, 0.0], [2.0, 1.0]]\n  stds: [0.4, 0.6]\n  weights: [0.3, 0.7]\n  classes: [west, east]\n`;
